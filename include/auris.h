@@ -171,19 +171,27 @@ void auris_session_free(auris_session *session);
 
 enum auris_task { AURIS_TASK_TRANSCRIBE = 0, AURIS_TASK_TRANSLATE = 1 };
 
+struct auris_segment;
+
+/* Called once per finished segment, in order, during auris_transcribe_pcm. The segment is only
+ * valid during the call. Return false to cancel (the call then fails with AURIS_ERR_CANCELLED). */
+typedef bool (*auris_segment_fn)(void *user, const struct auris_segment *segment);
+
 struct auris_transcribe_params {
     const char *language;        /* code or name; NULL: detect from the first 30 s */
     enum auris_task task;        /* default TRANSCRIBE */
     float temperature;           /* 0: greedy (the only value this version decodes) */
     int beam_size;               /* 1 (beam search arrives later; >1 is UNSUPPORTED) */
-    bool without_timestamps;     /* true (timestamp decoding arrives later) */
+    bool without_timestamps;     /* true (timestamp decoding arrives later; false is UNSUPPORTED) */
     const char *suppress_tokens; /* comma-separated ids; "-1" = the reference's default set */
     bool suppress_blank;         /* suppress " " and <|endoftext|> at the first step */
+    const char *initial_prompt;  /* text given as previous context to the first window, or NULL */
+    bool condition_on_previous_text; /* feed each window's text as the next window's prompt */
     float no_speech_threshold;   /* 0.6; NaN disables the no-speech skip */
     float logprob_threshold;     /* -1.0; NaN disables */
-    float compression_ratio_threshold; /* 2.4; NaN disables */
-    /* Transcribe only the first 30 s window (this version always does). */
-    bool single_window;
+    float compression_ratio_threshold; /* 2.4; NaN disables (used by fallback, arriving later) */
+    auris_segment_fn on_segment; /* optional streaming callback */
+    void *user;                  /* passed to on_segment */
 };
 
 /* The reference CLI's defaults, restricted to what this version implements. */

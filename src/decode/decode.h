@@ -19,7 +19,7 @@ struct auris_session {
     float *mel_window;   /* [n_mels][3000] */
     float *logits;       /* [2][n_vocab]: last position, and the <|startoftranscript|> position */
     float *logprobs;     /* [n_vocab] */
-    int *tokens;         /* [n_text_ctx] the running sequence */
+    int *tokens;         /* [n_text_ctx + 1] the running sequence */
 };
 
 struct auris__decode_options {
@@ -30,6 +30,8 @@ struct auris__decode_options {
     const int *suppress;         /* sorted ids to suppress at every step */
     size_t n_suppress;
     int sample_len;              /* maximum sampled tokens; the reference uses n_text_ctx/2 */
+    const int *prompt;           /* previous-text tokens (<|startofprev|> context), or NULL */
+    int n_prompt;                /* only the last n_text_ctx/2 - 1 are used */
 };
 
 struct auris__decode_result {
@@ -59,6 +61,9 @@ enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris_
 
 /* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index. */
 int auris__detect_language_encoded(struct auris_session *s, float *probs /* [n_langs] or NULL */);
+
+/* Strips leading/trailing whitespace in place as Python's str.strip() does. */
+void auris__strip_inplace(char *text);
 
 /* len(utf8) / len(zlib.compress(utf8)) as the reference's compression_ratio. */
 double auris__compression_ratio(const char *text, size_t len);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building auris and running its tests needs.
+# Build: compiler, CMake, FFmpeg's libraries (audio input), PCRE2 (tokenizer), zlib (compression
+# ratio), cJSON (JSON output). Tests: cmocka, clang (the second compiler CI checks), and for the
+# reference tests Debian's python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends \
+  build-essential cmake pkg-config clang \
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev \
+  libpcre2-dev zlib1g-dev libcjson-dev \
+  libcmocka-dev \
+  python3 python3-torch python3-numpy python3-regex \
+  ffmpeg sox espeak-ng

@@ -1,0 +1,142 @@
+/*
+ * bench.c — `auris bench`: encoder and decoder timings of a model, as one JSON line.
+ *
+ * Method: one warm-up, then the median of --runs runs. encode_ms times one 30 s window (a
+ * deterministic pseudo-random mel, since speed does not depend on content); decode_ms_per_token
+ * times one sequence decoded token by token through the KV cache over 256 positions (cross K/V
+ * already computed), averaged per token. Peak RSS is the process's, read after the runs.
+ */
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "decode/decode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define BENCH_POSITIONS 256
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static struct opt bench_opts[] = {
+    {"model", 'm', OPT_STR, "model checkpoint (required)", 0},
+    {"assets", 0, OPT_STR, "directory with the .tiktoken vocabularies", 0},
+    {"threads", 0, OPT_INT, "worker threads (default: all online CPUs)", 0},
+    {"runs", 0, OPT_INT, "timed runs after one warm-up (default 5)", 0},
+    {"help", 'h', OPT_FLAG, "show this help", 0},
+};
+#define N_BOPTS ((int)(sizeof bench_opts / sizeof bench_opts[0]))
+
+static int run_bench(auris_session *s, int runs, double *enc_ms, double *dec_ms)
+{
+    const auris_model *m = s->model;
+    const struct auris_model_dims *d = &m->dims;
+    size_t n_mel = (size_t)d->n_mels * AURIS_N_FRAMES;
+    uint32_t x = 12345u;
+    for (size_t i = 0; i < n_mel; i++) { /* xorshift: reproducible, content is irrelevant */
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s->mel_window[i] = (float)(x % 2000u) / 1000.0f - 1.0f;
+    }
+    int positions = BENCH_POSITIONS < d->n_text_ctx ? BENCH_POSITIONS : d->n_text_ctx;
+    double *te = malloc(sizeof(double) * (size_t)(runs + 1));
+    double *td = malloc(sizeof(double) * (size_t)(runs + 1));
+    if (!te || !td) {
+        free(te);
+        free(td);
+        return -1;
+    }
+    int rc = 0;
+    for (int r = 0; r <= runs && rc == 0; r++) { /* run 0 is the warm-up */
+        double t0 = now_ms();
+        if (auris__encode(&s->nn, s->mel_window) != AURIS_OK)
+            rc = -1;
+        double t1 = now_ms();
+        auris__decoder_reset(&s->nn);
+        int tok = 50257, row = 0;
+        for (int p = 0; p < positions && rc == 0; p++) {
+            if (auris__decode(&s->nn, &tok, 1, &row, 1, s->logits) != AURIS_OK)
+                rc = -1;
+            tok = (tok * 31 + p) % 50000; /* any ordinary text token */
+        }
+        double t2 = now_ms();
+        te[r] = t1 - t0;
+        td[r] = (t2 - t1) / positions;
+    }
+    if (rc == 0) {
+        *enc_ms = median(te + 1, runs);
+        *dec_ms = median(td + 1, runs);
+    }
+    free(te);
+    free(td);
+    return rc;
+}
+
+int cli_cmd_bench(int argc, char **argv)
+{
+    const char *pos[1];
+    int n_pos = 0, threads = 0, runs = 5;
+    if (args_parse(argc, argv, 2, bench_opts, N_BOPTS, pos, 0, &n_pos) != 0)
+        return 2;
+    if (bench_opts[4].value) {
+        printf("usage: auris bench --model PATH [--threads N] [--runs N]\n\noptions:\n");
+        for (int i = 0; i < N_BOPTS; i++)
+            printf("  --%-12s %s\n", bench_opts[i].name, bench_opts[i].help);
+        return 0;
+    }
+    if (args_get_int(&bench_opts[2], &threads) != 0 || args_get_int(&bench_opts[3], &runs) != 0)
+        return 2;
+    if (!bench_opts[0].value) {
+        fprintf(stderr, "auris: error: the following arguments are required: --model\n");
+        return 2;
+    }
+    if (runs < 1 || runs > 1000 || threads < 0) {
+        fprintf(stderr, "auris: error: --runs must be in 1..1000 and --threads >= 0\n");
+        return 2;
+    }
+    auris_model *m = NULL;
+    if (cli_load_model(bench_opts[0].value, bench_opts[1].value, &m) != 0)
+        return 1;
+    struct auris_session_params sp = {.n_threads = threads};
+    auris_session *s = NULL;
+    struct auris_error err = {0};
+    int rc = 1;
+    double enc = 0, dec = 0;
+    if (auris_session_create(m, &sp, &s, &err) != AURIS_OK) {
+        fprintf(stderr, "auris: error: %s\n", err.message);
+    } else if (run_bench(s, runs, &enc, &dec) != 0) {
+        fprintf(stderr, "auris: error: benchmark failed\n");
+    } else {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("{\"model\": \"%s\", \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
+               "\"encode_ms\": %.1f, \"decode_ms_per_token\": %.3f, \"decode_positions\": %d, "
+               "\"peak_rss_mb\": %.1f}\n",
+               bench_opts[0].value, auris__pool_size(s->nn.pool), auris__kernels_isa(), runs,
+               enc, dec, BENCH_POSITIONS, (double)ru.ru_maxrss / 1024.0);
+        rc = 0;
+    }
+    auris_session_free(s);
+    auris_model_free(m);
+    return rc;
+}
