@@ -17,7 +17,10 @@ struct auris__specials {
     int eot;             /* <|endoftext|> */
     int sot;             /* <|startoftranscript|> */
     int lang_begin;      /* first language token (<|en|>) */
-    int n_langs;         /* 99, 100, or 0 for English-only */
+    int n_langs;         /* usable languages: 99, 100, or 0 for English-only */
+    int n_lang_tokens;   /* language tokens in the vocabulary: 99 or 100 (English-only
+                          * vocabularies hold 99 unused ones, which shift the ids after them) */
+    int multilingual;    /* n_vocab >= 51865 */
     int translate;
     int transcribe;
     int sot_lm;          /* <|startoflm|> */
@@ -45,7 +48,8 @@ void auris__tokenizer_free(struct auris__tokenizer *t); /* NULL-safe */
 const struct auris__specials *auris__tokenizer_specials(const struct auris__tokenizer *t);
 int auris__tokenizer_n_vocab(const struct auris__tokenizer *t);
 
-/* Token id of language code ("en"), or -1 when the model does not have that language. */
+/* Token id of language code ("en"; names and the reference's aliases work too), or -1 when the
+ * model does not have that language (always -1 for English-only models). */
 int auris__tokenizer_language_token(const struct auris__tokenizer *t, const char *code);
 
 /* Encodes text as the reference's Tokenizer.encode (no special tokens are recognised: text that
@@ -60,6 +64,11 @@ enum auris_err auris__tokenizer_encode(const struct auris__tokenizer *t, const c
  * *text is malloc'd and NUL-terminated. Ids outside [0, n_vocab) are AURIS_ERR_INVALID_ARG. */
 enum auris_err auris__tokenizer_decode(const struct auris__tokenizer *t, const int *ids,
                                        size_t n_ids, char **text, struct auris_error *err);
+/* Same, also giving the byte length (the text may hold U+0000, which ends a C string early);
+ * `len` may be NULL. */
+enum auris_err auris__tokenizer_decode_len(const struct auris__tokenizer *t, const int *ids,
+                                           size_t n_ids, char **text, size_t *len,
+                                           struct auris_error *err);
 
 /* The reference's Tokenizer.non_speech_tokens (sorted ascending). *ids is malloc'd. */
 enum auris_err auris__tokenizer_non_speech(const struct auris__tokenizer *t, int **ids,
@@ -68,6 +77,9 @@ enum auris_err auris__tokenizer_non_speech(const struct auris__tokenizer *t, int
 /* Raw bytes of a base token (id < n_base); returns its length, 0 for specials/out of range. */
 size_t auris__tokenizer_token_bytes(const struct auris__tokenizer *t, int id,
                                     const unsigned char **bytes);
+
+/* Text of a special token ("<|en|>", "<|1.00|>"), NULL for base ids and out of range. */
+const char *auris__tokenizer_special_text(const struct auris__tokenizer *t, int id);
 
 /* The reference's language table (tokenizer.py LANGUAGES order, 100 entries). */
 extern const char *const auris__lang_codes[100];
