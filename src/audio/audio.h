@@ -24,7 +24,9 @@ enum auris_err auris__mel_filters(int n_mels, float *out /* [n_mels][201] */);
  * STFT with reflect padding, last frame dropped, |X|^2, filters, log10(max(x,1e-10)), floor at
  * max-8, (x+4)/4. *n_frames = (n_samples + pad_samples) / 160.
  * `filters` is [n_mels][201]. *out is malloc'd [n_mels][*n_frames].
- * n_threads <= 1 runs on the calling thread. */
+ * n_threads <= 1 runs on the calling thread. Errors: AURIS_ERR_AUDIO when n_samples +
+ * pad_samples < 160 (no frame), INVALID_ARG, NOMEM. Inputs shorter than the 200-sample reflect
+ * pad (which torch rejects) are folded repeatedly instead of failing. */
 enum auris_err auris__log_mel(const float *pcm, size_t n_samples, size_t pad_samples,
                               const float *filters, int n_mels, int n_threads,
                               float **out, int *n_frames, struct auris_error *err);
@@ -37,5 +39,6 @@ void auris__mel_window(const float *mel, int n_mels, int n_frames, int seek,
 /* In-place complex FFT of length n (any n; radix-2 and Bluestein/mixed internally as needed).
  * Exposed for unit tests. re/im have n entries. Returns 0 on success, -1 on allocation failure. */
 int auris__fft(double *re, double *im, int n);
+/* Reusable, thread-shareable plans (complex and real-input) are declared in audio/fft.h. */
 
 #endif /* AURIS_AUDIO_H */
