@@ -150,7 +150,7 @@ def main():
 
     # stdin and .pt input give the same transcript as the file and .bin
     with open(jfk, "rb") as f:
-        rc, so, se = run([A, "transcribe", "--model", pt, "--output_dir", out, "--language", "en",
+        rc, so, se = run([A, "transcribe", "--model", pt, "--assets", a.data, "--output_dir", out, "--language", "en",
                           "--verbose", "False", "-"], stdin=f)
     check(rc == 0 and os.path.exists(os.path.join(out, "stdin.txt")), f"stdin input ({se.strip()[:90]})")
     if rc == 0:

@@ -198,8 +198,21 @@ static int read_transcribe_params(struct opt *o, int n, struct auris_transcribe_
         return -1;
     }
     struct opt *sup = args_find(o, n, "suppress_tokens");
-    if (sup->value)
+    if (sup->value) {
+        /* syntax only here; ids are checked against the model's vocabulary when decoding */
+        const char *q = sup->value;
+        while (*q) {
+            char *end;
+            long v = strtol(q, &end, 10);
+            if (end == q || (*end && *end != ',') || v < -1) {
+                fprintf(stderr, "auris: error: argument --suppress_tokens: expected "
+                                "comma-separated token ids, got '%s'\n", sup->value);
+                return -1;
+            }
+            q = *end ? end + 1 : end;
+        }
         p->suppress_tokens = sup->value;
+    }
     struct opt *prompt = args_find(o, n, "initial_prompt");
     if (prompt->value)
         p->initial_prompt = prompt->value;
