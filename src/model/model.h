@@ -81,6 +81,8 @@ struct auris__raw_tensor {
     int n_dims;
     int64_t ne[4];                         /* PyTorch order */
     const void *data;                      /* inside the mapped file */
+    int is_bf16;                           /* 1: bfloat16 on disk (`type` is then F16 by
+                                              convention); bind converts it to f32 */
 };
 
 /* The loaders fill this; auris__model_bind then validates names/shapes and builds the model. */
@@ -88,6 +90,8 @@ struct auris__checkpoint {
     struct auris_model_dims dims;
     struct auris__raw_tensor *tensors;
     int n_tensors;
+    int squeezed;                          /* 1: size-1 dimensions may be missing or extra
+                                              (ggml's converter squeezes and reshapes) */
     /* ggml only: embedded mel filters and vocabulary */
     const float *mel_filters;              /* [n_mels][201] inside the map (may be unaligned), or NULL */
     int filters_n_mels, filters_n_fft;
@@ -111,7 +115,66 @@ enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__
 enum auris_err auris__model_bind(auris_model *model, const struct auris__checkpoint *ck,
                                  struct auris_error *err);
 
-/* Registers a buffer the model frees on auris_model_free. Returns 0 on success. */
+/* Registers a buffer the model frees on auris_model_free. Returns 0 on success.
+ * `p` must come from auris__aligned_alloc; on failure it is freed here, so callers just report
+ * AURIS_ERR_NOMEM. */
 int auris__model_own(auris_model *model, void *p);
+
+/* ---- PyTorch zip container (zip.c; exposed for unit tests) ------------------------------- */
+
+/* One member of the archive. Only stored (uncompressed) members can be read. */
+struct auris__zip_entry {
+    const char *name;                      /* inside the map, not NUL-terminated */
+    size_t name_len;
+    size_t data_off;                       /* first byte of the member's data in the file */
+    size_t size;                           /* bytes of data (compressed == uncompressed) */
+    uint32_t crc32;
+    int method;                            /* 0 = stored; anything else cannot be read */
+};
+
+struct auris__zip {
+    struct auris__zip_entry *entries;      /* [n_entries], sorted by name, names unique */
+    int n_entries;
+};
+
+/* Reads the central directory (ZIP64 aware) and every member's local header; every offset and
+ * size is checked against `size`, and each member's data must lie before the directory. */
+enum auris_err auris__zip_open(const uint8_t *data, size_t size, struct auris__zip *zip,
+                               struct auris_error *err);
+void auris__zip_close(struct auris__zip *zip); /* NULL-safe, idempotent */
+/* The member called exactly name[0..name_len), or NULL. */
+const struct auris__zip_entry *auris__zip_find(const struct auris__zip *zip, const char *name,
+                                               size_t name_len);
+
+/* ---- allow-list pickle reader (pickle.c; exposed for unit tests) -------------------------- */
+
+enum auris__pt_dtype { AURIS__PT_F32 = 0, AURIS__PT_F16, AURIS__PT_BF16 };
+
+/* One entry of model_state_dict as the pickle describes it (nothing checked against the zip). */
+struct auris__pt_tensor {
+    const char *name;                      /* inside the pickle bytes, not NUL-terminated */
+    size_t name_len;
+    const char *key;                       /* storage key: the member <prefix>/data/<key> */
+    size_t key_len;
+    enum auris__pt_dtype dtype;
+    int64_t storage_numel;                 /* elements in the whole storage */
+    int64_t offset;                        /* storage_offset, in elements */
+    int n_dims;
+    int64_t size[4], stride[4];            /* PyTorch order, in elements */
+};
+
+struct auris__pt_state {
+    struct auris_model_dims dims;
+    struct auris__pt_tensor *tensors;      /* [n_tensors], in pickle order */
+    int n_tensors;
+};
+
+/* Runs the restricted pickle VM over data.pkl: only the opcodes and globals torch.save emits
+ * for {"dims": {...}, "model_state_dict": OrderedDict(name -> tensor)} are accepted, nothing is
+ * ever executed, and stack, mark, memo and object counts are bounded. Any other opcode or
+ * global is AURIS_ERR_FORMAT naming it. */
+enum auris_err auris__pickle_load(const uint8_t *pkl, size_t len, struct auris__pt_state *st,
+                                  struct auris_error *err);
+void auris__pt_state_clear(struct auris__pt_state *st); /* NULL-safe, idempotent */
 
 #endif /* AURIS_MODEL_H */
