@@ -53,4 +53,32 @@ void auris__gemm_nn_ref(int M, int N, int K, const float *A, int lda, const floa
 /* Name of the implementation in use ("generic", "avx2"). */
 const char *auris__kernels_isa(void);
 
+/* ---- additions used inside the library -------------------------------------------------- */
+
+/* Forces an implementation ("generic", "avx2"); NULL re-detects (honouring AURIS_CPU).
+ * Returns 0, or -1 when the name is unknown or the CPU lacks the features (nothing changes).
+ * Not thread-safe with respect to running products: call it before starting work (tests). */
+int auris__kernels_force(const char *isa);
+
+/* The packing scratch of pool thread `thread` (as passed to a task), or NULL when pool is NULL
+ * or thread is out of range. Owned by the gemm calls made from that thread. */
+float *auris__pool_scratch(struct auris__pool *pool, int thread);
+
+/* C += A·B^T (+ bias): as auris__gemm_nt but accumulating (residual connections). */
+void auris__gemm_nt_acc(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                        const void *B, enum auris__dtype btype, int ldb, const float *bias,
+                        float *C, int ldc);
+
+/* x[j] = exp(scale (x[j] - max x)) / sum over [0, len), in fp32 (single-threaded; the attention
+ * softmax). The vector version's exp has ~1e-7 relative error. */
+void auris__softmax(float *x, int len, float scale);
+
+/* Single-threaded products for use inside a pool task: `scratch` is that task's
+ * auris__pool_scratch(pool, thread) (NULL: allocated per call, for cold paths only). */
+void auris__gemm_nt_serial(int M, int N, int K, const float *A, int lda, const void *B,
+                           enum auris__dtype btype, int ldb, const float *bias, float *C, int ldc,
+                           float *scratch);
+void auris__gemm_nn_serial(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                           float *C, int ldc, float *scratch);
+
 #endif /* AURIS_KERNELS_H */

@@ -38,13 +38,16 @@ struct auris__nn_state {
     size_t dec_buf_len;
 };
 
-/* Allocates every buffer for `model` and creates a pool of n_threads (<= 0: online CPUs). */
+/* Allocates every buffer for `model` and creates a pool of n_threads (<= 0: online CPUs).
+ * UNSUPPORTED when the dims are unusable (n_state not a multiple of n_head, or n_text_state !=
+ * n_audio_state, which cross-attention needs); NOMEM when a buffer cannot be had. */
 enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_model *model,
                                     int n_threads, struct auris_error *err);
 void auris__nn_state_free(struct auris__nn_state *st); /* NULL-safe, idempotent */
 
 /* Encodes one mel window [n_mels][2*n_audio_ctx] into st->enc_x [n_audio_ctx][n_audio_state] and
- * computes the cross-attention K/V of every decoder layer. Resets the self-attention cache. */
+ * computes the cross-attention K/V of every decoder layer. Resets the self-attention cache.
+ * INVALID_ARG for NULL arguments. */
 enum auris_err auris__encode(struct auris__nn_state *st, const float *mel /* [n_mels][3000] */);
 
 /* Empties the self-attention KV cache (cross K/V are kept). */
@@ -53,7 +56,9 @@ void auris__decoder_reset(struct auris__nn_state *st);
 /* Runs the decoder over n_tokens new tokens at positions n_past .. n_past+n_tokens-1 (appending
  * to the KV cache) and writes the logits of the positions listed in rows[] (indices into this
  * call's tokens, 0..n_tokens-1) to logits [n_rows][n_vocab].
- * Errors: INVALID_ARG when n_past + n_tokens > n_text_ctx or a token id is out of range. */
+ * rows[] may repeat an index; n_rows may be 0 (rows/logits may then be NULL) and at most n_text_ctx.
+ * Errors: INVALID_ARG when n_tokens < 1, n_past + n_tokens > n_text_ctx, a token id or a row is
+ * out of range (nothing is changed then). */
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
                              const int *rows, int n_rows, float *logits /* [n_rows][n_vocab] */);
 

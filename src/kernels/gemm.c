@@ -1,0 +1,501 @@
+/*
+ * gemm.c — blocked matrix products, the portable micro-kernels, and run-time ISA dispatch.
+ *
+ * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into MC x nb tiles that the pool
+ * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
+ * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
+ * the decoder's one-token steps) take a GEMV/AXPY path that streams B once, converting f16 on
+ * the fly, split over N.
+ * Invariants: no allocation when a pool is given (scratch belongs to the pool); a NULL pool
+ * allocates one scratch per call, and falls back to plain loops if that fails. Bad sizes or
+ * NULL pointers make the call a no-op rather than a crash.
+ */
+#include "kernels/kernels.h"
+#include "kernels/gemm_impl.h"
+
+#if defined(AURIS_HAVE_X86)
+#include <cpuid.h>
+#endif
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GEMV_M 4 /* at most this many rows of A use the streaming path */
+
+/* ---- portable ISA ------------------------------------------------------------------------- */
+
+static void kernel_4x8(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                       int ldc, int acc)
+{
+    float t[4][8] = {{0}};
+    for (int k = 0; k < kc; k++) {
+        for (int i = 0; i < 4; i++) {
+            float ai = a[i];
+            for (int j = 0; j < 8; j++)
+                t[i][j] += ai * b[j];
+        }
+        a += 4;
+        b += 8;
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++)
+            c[(size_t)i * ldc + j] = acc ? c[(size_t)i * ldc + j] + t[i][j] : t[i][j];
+}
+
+static void pack_b_nt_generic_nr(int nr, int kc, int nc, const void *B, enum auris__dtype bt,
+                                 size_t ldb, float *dst)
+{
+    int n_panels = (nc + nr - 1) / nr;
+    for (int p = 0; p < n_panels; p++) {
+        float *d = dst + (size_t)p * kc * nr;
+        for (int j = 0; j < nr; j++) {
+            int row = p * nr + j;
+            if (row >= nc) {
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * nr + j] = 0.0f;
+            } else if (bt == AURIS_DT_F16) {
+                const uint16_t *s = (const uint16_t *)B + (size_t)row * ldb;
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * nr + j] = auris__f16_to_f32(s[k]);
+            } else {
+                const float *s = (const float *)B + (size_t)row * ldb;
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * nr + j] = s[k];
+            }
+        }
+    }
+}
+
+static void pack_b_nt_generic(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb,
+                              float *dst)
+{
+    pack_b_nt_generic_nr(8, kc, nc, B, bt, ldb, dst);
+}
+
+static float dot_generic(int K, const float *a, const void *B, enum auris__dtype bt, size_t off)
+{
+    float p[8] = {0};
+    int k = 0;
+    if (bt == AURIS_DT_F16) {
+        const uint16_t *b = (const uint16_t *)B + off;
+        for (; k < K; k++)
+            p[k & 7] += a[k] * auris__f16_to_f32(b[k]);
+    } else {
+        const float *b = (const float *)B + off;
+        for (; k + 8 <= K; k += 8)
+            for (int j = 0; j < 8; j++)
+                p[j] += a[k + j] * b[k + j];
+        for (; k < K; k++)
+            p[0] += a[k] * b[k];
+    }
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+}
+
+static void gemv_nt_generic(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                            enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
+                            int acc)
+{
+    for (int n = n0; n < n1; n++)
+        for (int m = 0; m < M; m++) {
+            float s = dot_generic(K, A + (size_t)m * lda, B, bt, (size_t)n * ldb);
+            if (bias)
+                s += bias[n];
+            float *c = C + (size_t)m * ldc + n;
+            *c = acc ? *c + s : s;
+        }
+}
+
+static void axpy_nn_generic(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
+                            int ldb, float *C, int ldc, int acc)
+{
+    for (int m = 0; m < M; m++) {
+        float *restrict c = C + (size_t)m * ldc;
+        if (!acc)
+            for (int j = n0; j < n1; j++)
+                c[j] = 0.0f;
+        for (int k = 0; k < K; k++) {
+            float a = A[(size_t)m * lda + k];
+            const float *restrict b = B + (size_t)k * ldb;
+            for (int j = n0; j < n1; j++)
+                c[j] += a * b[j];
+        }
+    }
+}
+
+static void softmax_generic(float *x, int len, float scale)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < len; j++)
+        mx = x[j] > mx ? x[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < len; j++) {
+        x[j] = expf((x[j] - mx) * scale);
+        sum += x[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < len; j++)
+        x[j] *= inv;
+}
+
+const struct auris__isa auris__isa_generic = {
+    "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_nt_generic, axpy_nn_generic,
+    softmax_generic,
+};
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static _Atomic(const struct auris__isa *) g_isa;
+
+/* AVX2 + FMA + F16C, and the OS saving YMM state (XCR0 bits 1-2), read with CPUID directly
+ * (some compilers' __builtin_cpu_supports does not know "f16c"). */
+static int cpu_has_avx2(void)
+{
+#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(fma && osxsave && avx && f16c))
+        return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    if ((xlo & 6) != 6)
+        return 0;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 5) & 1;
+#else
+    return 0;
+#endif
+}
+
+static const struct auris__isa *isa_by_name(const char *name)
+{
+    if (name && strcmp(name, "generic") == 0)
+        return &auris__isa_generic;
+#if defined(AURIS_HAVE_X86)
+    if (name && strcmp(name, "avx2") == 0)
+        return cpu_has_avx2() ? &auris__isa_avx2 : NULL;
+#endif
+    return NULL;
+}
+
+static const struct auris__isa *isa_detect(void)
+{
+    const char *env = getenv("AURIS_CPU");
+    if (env && *env) {
+        const struct auris__isa *i = isa_by_name(env);
+        if (i)
+            return i;
+        auris__log(AURIS_LOG_WARN, "AURIS_CPU=%s is unknown or unsupported here; detecting", env);
+    }
+#if defined(AURIS_HAVE_X86)
+    if (cpu_has_avx2())
+        return &auris__isa_avx2;
+#endif
+    return &auris__isa_generic;
+}
+
+static const struct auris__isa *isa_get(void)
+{
+    const struct auris__isa *i = atomic_load_explicit(&g_isa, memory_order_acquire);
+    if (!i) {
+        i = isa_detect();
+        atomic_store_explicit(&g_isa, i, memory_order_release);
+    }
+    return i;
+}
+
+const char *auris__kernels_isa(void)
+{
+    return isa_get()->name;
+}
+
+int auris__kernels_force(const char *name)
+{
+    const struct auris__isa *i = name ? isa_by_name(name) : isa_detect();
+    if (!i)
+        return -1;
+    atomic_store_explicit(&g_isa, i, memory_order_release);
+    return 0;
+}
+
+/* ---- the blocked driver ------------------------------------------------------------------- */
+
+struct gemm_job {
+    const struct auris__isa *isa;
+    int M, N, K;
+    const float *A;
+    int lda;
+    const void *B;
+    enum auris__dtype bt;
+    int ldb;
+    int b_is_kn;       /* gemm_nn: B is [K][N] f32 */
+    const float *bias;
+    float *C;
+    int ldc;
+    int acc;
+    int nb;            /* columns per tile (blocked) or per chunk (streaming) */
+    int n_mblk, n_nblk;
+};
+
+static void pack_a(int mr, int mc, int kc, const float *A, int lda, float *dst)
+{
+    for (int i0 = 0; i0 < mc; i0 += mr) {
+        for (int i = 0; i < mr; i++) {
+            float *d = dst + i;
+            if (i0 + i < mc) {
+                const float *s = A + (size_t)(i0 + i) * lda;
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * mr] = s[k];
+            } else {
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * mr] = 0.0f;
+            }
+        }
+        dst += (size_t)mr * kc;
+    }
+}
+
+static void pack_b_nn(int nr, int kc, int nc, const float *B, int ldb, float *dst)
+{
+    for (int j0 = 0; j0 < nc; j0 += nr) {
+        int w = AURIS_MIN(nr, nc - j0);
+        for (int k = 0; k < kc; k++) {
+            float *d = dst + (size_t)k * nr;
+            const float *s = B + (size_t)k * ldb + j0;
+            memcpy(d, s, (size_t)w * sizeof(float));
+            for (int j = w; j < nr; j++)
+                d[j] = 0.0f;
+        }
+        dst += (size_t)nr * kc;
+    }
+}
+
+/* One MC x nb tile of C, over all of K. */
+static void gemm_tile(const struct gemm_job *j, int m0, int mc, int n0, int nc, float *scratch)
+{
+    const struct auris__isa *isa = j->isa;
+    const int mr = isa->mr, nr = isa->nr;
+    float *pa = scratch;
+    float *pb = pa + (size_t)AURIS__MC * AURIS__KC;
+    float *tmp = pb + (size_t)AURIS__KC * AURIS__NB;
+    size_t esize = j->bt == AURIS_DT_F16 ? 2 : 4;
+    for (int k0 = 0; k0 < j->K; k0 += AURIS__KC) {
+        int kc = AURIS_MIN(AURIS__KC, j->K - k0);
+        int acc = j->acc || k0 > 0;
+        if (j->b_is_kn)
+            pack_b_nn(nr, kc, nc, (const float *)j->B + (size_t)k0 * j->ldb + n0, j->ldb, pb);
+        else
+            isa->pack_b_nt(kc, nc, (const char *)j->B + ((size_t)n0 * j->ldb + k0) * esize,
+                           j->bt, (size_t)j->ldb, pb);
+        pack_a(mr, mc, kc, j->A + (size_t)m0 * j->lda + k0, j->lda, pa);
+        for (int jr = 0; jr < nc; jr += nr) {
+            int nn = AURIS_MIN(nr, nc - jr);
+            const float *bp = pb + (size_t)(jr / nr) * kc * nr;
+            for (int ir = 0; ir < mc; ir += mr) {
+                int mm = AURIS_MIN(mr, mc - ir);
+                const float *ap = pa + (size_t)(ir / mr) * kc * mr;
+                float *c = j->C + (size_t)(m0 + ir) * j->ldc + n0 + jr;
+                if (mm == mr && nn == nr) {
+                    isa->kernel(kc, ap, bp, c, j->ldc, acc);
+                    continue;
+                }
+                isa->kernel(kc, ap, bp, tmp, nr, 0);
+                for (int i = 0; i < mm; i++)
+                    for (int x = 0; x < nn; x++) {
+                        float *cc = c + (size_t)i * j->ldc + x;
+                        *cc = acc ? *cc + tmp[i * nr + x] : tmp[i * nr + x];
+                    }
+            }
+        }
+    }
+    if (j->bias)
+        for (int i = 0; i < mc; i++) {
+            float *c = j->C + (size_t)(m0 + i) * j->ldc + n0;
+            for (int x = 0; x < nc; x++)
+                c[x] += j->bias[n0 + x];
+        }
+}
+
+static void blocked_task(void *ctx, int task, int thread, float *scratch)
+{
+    const struct gemm_job *j = ctx;
+    (void)thread;
+    int mb = task % j->n_mblk, nbk = task / j->n_mblk;
+    int m0 = mb * AURIS__MC, n0 = nbk * j->nb;
+    gemm_tile(j, m0, AURIS_MIN(AURIS__MC, j->M - m0), n0, AURIS_MIN(j->nb, j->N - n0), scratch);
+}
+
+static void stream_task(const struct gemm_job *j, int task)
+{
+    int n0 = task * j->nb, n1 = AURIS_MIN(j->N, n0 + j->nb);
+    if (j->b_is_kn)
+        j->isa->axpy_nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc, j->acc);
+    else
+        j->isa->gemv_nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
+                        j->ldc, j->acc);
+}
+
+struct pool_ctx {
+    const struct gemm_job *job;
+    struct auris__pool *pool;
+    int streaming;
+};
+
+static void pool_task(void *ctx, int task, int thread)
+{
+    const struct pool_ctx *p = ctx;
+    if (p->streaming)
+        stream_task(p->job, task);
+    else
+        blocked_task((void *)p->job, task, thread, auris__pool_scratch(p->pool, thread));
+}
+
+/* Plain loops: used only when a NULL-pool call cannot get scratch memory. */
+static void gemm_plain(const struct gemm_job *j)
+{
+    for (int m = 0; m < j->M; m++)
+        for (int n = 0; n < j->N; n++) {
+            float s = j->bias ? j->bias[n] : 0.0f;
+            for (int k = 0; k < j->K; k++) {
+                float b;
+                if (j->b_is_kn)
+                    b = ((const float *)j->B)[(size_t)k * j->ldb + n];
+                else if (j->bt == AURIS_DT_F16)
+                    b = auris__f16_to_f32(((const uint16_t *)j->B)[(size_t)n * j->ldb + k]);
+                else
+                    b = ((const float *)j->B)[(size_t)n * j->ldb + k];
+                s += j->A[(size_t)m * j->lda + k] * b;
+            }
+            float *c = j->C + (size_t)m * j->ldc + n;
+            *c = j->acc ? *c + s : s;
+        }
+}
+
+/* Returns 0 when there is nothing (valid) to compute; handles K == 0 itself. */
+static int job_valid(struct gemm_job *j)
+{
+    if (j->M <= 0 || j->N <= 0 || j->K < 0 || !j->A || !j->B || !j->C)
+        return 0;
+    if (j->ldc < j->N || (j->K > 0 && j->lda < j->K))
+        return 0;
+    if (j->b_is_kn ? j->ldb < j->N : (j->K > 0 && j->ldb < j->K))
+        return 0;
+    if (j->bt != AURIS_DT_F32 && j->bt != AURIS_DT_F16)
+        return 0;
+    if (j->K == 0) {
+        for (int m = 0; m < j->M; m++)
+            for (int n = 0; n < j->N; n++) {
+                float *c = j->C + (size_t)m * j->ldc + n;
+                *c = (j->acc ? *c : 0.0f) + (j->bias ? j->bias[n] : 0.0f);
+            }
+        return 0;
+    }
+    return 1;
+}
+
+static void gemm_dispatch(struct auris__pool *pool, struct gemm_job *j, float *scratch)
+{
+    int nt = auris__pool_size(pool);
+    if (j->M <= GEMV_M) {
+        /* chunks of whole 16-column groups, about four per thread */
+        int chunk = (j->N + 4 * nt - 1) / (4 * nt);
+        chunk = AURIS_MAX(64, (chunk + 15) / 16 * 16);
+        j->nb = chunk;
+        int n_tasks = (j->N + chunk - 1) / chunk;
+        if (!pool || nt == 1 || n_tasks == 1) {
+            for (int t = 0; t < n_tasks; t++)
+                stream_task(j, t);
+            return;
+        }
+        struct pool_ctx pc = {j, pool, 1};
+        auris__pool_run(pool, pool_task, &pc, n_tasks);
+        return;
+    }
+    j->nb = AURIS__NB;
+    j->n_mblk = (j->M + AURIS__MC - 1) / AURIS__MC;
+    while (j->nb > 64 && pool && nt > 1 &&
+           j->n_mblk * ((j->N + j->nb - 1) / j->nb) < 4 * nt)
+        j->nb /= 2;
+    j->n_nblk = (j->N + j->nb - 1) / j->nb;
+    int n_tasks = j->n_mblk * j->n_nblk;
+    if (pool && nt > 1) {
+        struct pool_ctx pc = {j, pool, 0};
+        auris__pool_run(pool, pool_task, &pc, n_tasks);
+        return;
+    }
+    float *own = NULL;
+    if (!scratch)
+        scratch = pool ? auris__pool_scratch(pool, 0) : NULL;
+    if (!scratch)
+        scratch = own = auris__aligned_alloc(AURIS__SCRATCH_FLOATS * sizeof(float));
+    if (!scratch) {
+        gemm_plain(j);
+        return;
+    }
+    for (int t = 0; t < n_tasks; t++)
+        blocked_task(j, t, 0, scratch);
+    auris__aligned_free(own);
+}
+
+static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                        const void *B, enum auris__dtype bt, int ldb, const float *bias, float *C,
+                        int ldc, int acc, float *scratch)
+{
+    struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0};
+    if (job_valid(&j))
+        gemm_dispatch(pool, &j, scratch);
+}
+
+static void gemm_nn_any(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float *C, int ldc, int acc, float *scratch)
+{
+    struct gemm_job j = {isa_get(), M, N, K, A, lda, B, AURIS_DT_F32, ldb, 1, NULL, C, ldc, acc,
+                         0, 0, 0};
+    if (job_valid(&j))
+        gemm_dispatch(pool, &j, scratch);
+}
+
+void auris__gemm_nt(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                    const void *B, enum auris__dtype btype, int ldb, const float *bias, float *C,
+                    int ldc)
+{
+    gemm_nt_any(pool, M, N, K, A, lda, B, btype, ldb, bias, C, ldc, 0, NULL);
+}
+
+void auris__gemm_nt_acc(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                        const void *B, enum auris__dtype btype, int ldb, const float *bias,
+                        float *C, int ldc)
+{
+    gemm_nt_any(pool, M, N, K, A, lda, B, btype, ldb, bias, C, ldc, 1, NULL);
+}
+
+void auris__gemm_nn(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, float *C, int ldc)
+{
+    gemm_nn_any(pool, M, N, K, A, lda, B, ldb, C, ldc, 0, NULL);
+}
+
+void auris__softmax(float *x, int len, float scale)
+{
+    if (x && len > 0)
+        isa_get()->softmax(x, len, scale);
+}
+
+void auris__gemm_nt_serial(int M, int N, int K, const float *A, int lda, const void *B,
+                           enum auris__dtype btype, int ldb, const float *bias, float *C, int ldc,
+                           float *scratch)
+{
+    gemm_nt_any(NULL, M, N, K, A, lda, B, btype, ldb, bias, C, ldc, 0, scratch);
+}
+
+void auris__gemm_nn_serial(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                           float *C, int ldc, float *scratch)
+{
+    gemm_nn_any(NULL, M, N, K, A, lda, B, ldb, C, ldc, 0, scratch);
+}

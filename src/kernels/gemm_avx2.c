@@ -1,0 +1,361 @@
+/*
+ * gemm_avx2.c — AVX2+FMA micro-kernel (6x16), F16C packing and streaming GEMV/AXPY.
+ *
+ * Reference: BLIS haswell sgemm micro-kernel shape (6 rows x 2 ymm columns = 12 accumulators,
+ * two B loads and six broadcasts per k); 8x8 in-register transposes for packing [N][K] weights.
+ * Invariants: compiled with -mavx2 -mfma -mf16c (CMake does this for *_avx2.c) and only reached
+ * after gemm.c's run-time check; packed panels are 64-byte aligned (aligned loads are safe).
+ */
+#include "kernels/gemm_impl.h"
+
+#if defined(AURIS_HAVE_X86)
+#include <immintrin.h>
+#include <math.h>
+
+static void kernel_6x16(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                        int ldc, int acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 a0 = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(a0, b0, c00);
+        c01 = _mm256_fmadd_ps(a0, b1, c01);
+        __m256 a1 = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(a1, b0, c10);
+        c11 = _mm256_fmadd_ps(a1, b1, c11);
+        __m256 a2 = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(a2, b0, c20);
+        c21 = _mm256_fmadd_ps(a2, b1, c21);
+        __m256 a3 = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(a3, b0, c30);
+        c31 = _mm256_fmadd_ps(a3, b1, c31);
+        __m256 a4 = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(a4, b0, c40);
+        c41 = _mm256_fmadd_ps(a4, b1, c41);
+        __m256 a5 = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(a5, b0, c50);
+        c51 = _mm256_fmadd_ps(a5, b1, c51);
+        a += 6;
+        b += 16;
+    }
+#define STORE_ROW(i, r0, r1)                                                                  \
+    do {                                                                                      \
+        float *cr = c + (size_t)(i) * ldc;                                                    \
+        if (acc) {                                                                            \
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(cr));                                      \
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(cr + 8));                                  \
+        }                                                                                     \
+        _mm256_storeu_ps(cr, r0);                                                             \
+        _mm256_storeu_ps(cr + 8, r1);                                                         \
+    } while (0)
+    STORE_ROW(0, c00, c01);
+    STORE_ROW(1, c10, c11);
+    STORE_ROW(2, c20, c21);
+    STORE_ROW(3, c30, c31);
+    STORE_ROW(4, c40, c41);
+    STORE_ROW(5, c50, c51);
+#undef STORE_ROW
+}
+
+static inline void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+static inline __m256 load8(const void *B, enum auris__dtype bt, size_t idx)
+{
+    if (bt == AURIS_DT_F16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)B + idx)));
+    return _mm256_loadu_ps((const float *)B + idx);
+}
+
+static inline float load1(const void *B, enum auris__dtype bt, size_t idx)
+{
+    if (bt == AURIS_DT_F16)
+        return _cvtsh_ss(((const uint16_t *)B)[idx]);
+    return ((const float *)B)[idx];
+}
+
+/* 16-wide panels; each half of a panel (8 rows of B) is moved 8 k at a time by a transpose. */
+static void pack_b_nt_avx2(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb,
+                           float *dst)
+{
+    int n_panels = (nc + 15) / 16;
+    for (int p = 0; p < n_panels; p++) {
+        float *d = dst + (size_t)p * kc * 16;
+        for (int h = 0; h < 2; h++) {
+            int r0 = p * 16 + h * 8;
+            int nrows = AURIS_MIN(8, nc - r0);
+            int k = 0;
+            for (; k + 8 <= kc; k += 8) {
+                __m256 r[8];
+                for (int i = 0; i < 8; i++)
+                    r[i] = i < nrows ? load8(B, bt, (size_t)(r0 + i) * ldb + k)
+                                     : _mm256_setzero_ps();
+                transpose8(r);
+                for (int t = 0; t < 8; t++)
+                    _mm256_store_ps(d + (size_t)(k + t) * 16 + h * 8, r[t]);
+            }
+            for (; k < kc; k++)
+                for (int i = 0; i < 8; i++)
+                    d[(size_t)k * 16 + h * 8 + i] =
+                        i < nrows ? load1(B, bt, (size_t)(r0 + i) * ldb + k) : 0.0f;
+        }
+    }
+}
+
+static inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Up to four rows of A against one row of B, so B is read once per row group. */
+static void dot_rows(int mb, int K, const float *A, int lda, const void *B, enum auris__dtype bt,
+                     size_t off, float out[4])
+{
+    const float *a0 = A, *a1 = A + (mb > 1 ? lda : 0);
+    const float *a2 = A + (size_t)(mb > 2 ? 2 : 0) * lda, *a3 = A + (size_t)(mb > 3 ? 3 : 0) * lda;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 b = load8(B, bt, off + k);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k), b, s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + k), b, s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + k), b, s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + k), b, s3);
+    }
+    out[0] = hsum(s0);
+    out[1] = hsum(s1);
+    out[2] = hsum(s2);
+    out[3] = hsum(s3);
+    for (; k < K; k++) {
+        float b = load1(B, bt, off + k);
+        out[0] += a0[k] * b;
+        out[1] += a1[k] * b;
+        out[2] += a2[k] * b;
+        out[3] += a3[k] * b;
+    }
+}
+
+/* Reduces four accumulators to their four horizontal sums. */
+static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* One row of A against four rows of B at a time: A is loaded once per 8 k, four independent
+ * FMA chains hide the latency, and the four results are reduced together. */
+#define DEFINE_GEMV1(NAME, T, LOAD8, LOAD1)                                                    \
+    static void NAME(int n0, int n1, int K, const float *a, const T *B, int ldb,              \
+                     const float *bias, float *c, int acc)                                    \
+    {                                                                                         \
+        int n = n0;                                                                           \
+        for (; n + 4 <= n1; n += 4) {                                                         \
+            const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                       \
+            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                       \
+            int k = 0;                                                                        \
+            /* the next row groups are a contiguous block; pull one line of it per step */ \
+            const char *pf = (const char *)(b0 + (size_t)8 * ldb);                            \
+            for (; k + 8 <= K; k += 8) {                                                      \
+                _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                    \
+                if (sizeof(T) == 4)                                                           \
+                    _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                      \
+                __m256 av = _mm256_loadu_ps(a + k);                                           \
+                s0 = _mm256_fmadd_ps(av, LOAD8(b0 + k), s0);                                  \
+                s1 = _mm256_fmadd_ps(av, LOAD8(b1 + k), s1);                                  \
+                s2 = _mm256_fmadd_ps(av, LOAD8(b2 + k), s2);                                  \
+                s3 = _mm256_fmadd_ps(av, LOAD8(b3 + k), s3);                                  \
+            }                                                                                 \
+            float r[4];                                                                       \
+            _mm_storeu_ps(r, hsum4(s0, s1, s2, s3));                                          \
+            for (; k < K; k++) {                                                              \
+                r[0] += a[k] * LOAD1(b0 + k);                                                 \
+                r[1] += a[k] * LOAD1(b1 + k);                                                 \
+                r[2] += a[k] * LOAD1(b2 + k);                                                 \
+                r[3] += a[k] * LOAD1(b3 + k);                                                 \
+            }                                                                                 \
+            for (int i = 0; i < 4; i++) {                                                     \
+                float v = r[i] + (bias ? bias[n + i] : 0.0f);                                 \
+                c[n + i] = acc ? c[n + i] + v : v;                                            \
+            }                                                                                 \
+        }                                                                                     \
+        for (; n < n1; n++) {                                                                 \
+            const T *b0 = B + (size_t)n * ldb;                                                \
+            __m256 s0 = _mm256_setzero_ps();                                                  \
+            int k = 0;                                                                        \
+            for (; k + 8 <= K; k += 8)                                                        \
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), LOAD8(b0 + k), s0);              \
+            float v = hsum(s0);                                                               \
+            for (; k < K; k++)                                                                \
+                v += a[k] * LOAD1(b0 + k);                                                    \
+            v += bias ? bias[n] : 0.0f;                                                       \
+            c[n] = acc ? c[n] + v : v;                                                        \
+        }                                                                                     \
+    }
+
+#define LOAD8_F32(p) _mm256_loadu_ps(p)
+#define LOAD1_F32(p) (*(p))
+#define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define LOAD1_F16(p) _cvtsh_ss(*(p))
+DEFINE_GEMV1(gemv1_f32, float, LOAD8_F32, LOAD1_F32)
+DEFINE_GEMV1(gemv1_f16, uint16_t, LOAD8_F16, LOAD1_F16)
+
+static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                         enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
+                         int acc)
+{
+    if (M == 1) {
+        if (bt == AURIS_DT_F16)
+            gemv1_f16(n0, n1, K, A, B, ldb, bias, C, acc);
+        else
+            gemv1_f32(n0, n1, K, A, B, ldb, bias, C, acc);
+        return;
+    }
+    for (int m0 = 0; m0 < M; m0 += 4) {
+        int mb = AURIS_MIN(4, M - m0);
+        const float *am = A + (size_t)m0 * lda;
+        for (int n = n0; n < n1; n++) {
+            float r[4];
+            dot_rows(mb, K, am, lda, B, bt, (size_t)n * ldb, r);
+            for (int i = 0; i < mb; i++) {
+                float s = r[i] + (bias ? bias[n] : 0.0f);
+                float *c = C + (size_t)(m0 + i) * ldc + n;
+                *c = acc ? *c + s : s;
+            }
+        }
+    }
+}
+
+static void axpy_nn_avx2(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
+                         int ldb, float *C, int ldc, int acc)
+{
+    for (int m = 0; m < M; m++) {
+        const float *a = A + (size_t)m * lda;
+        float *c = C + (size_t)m * ldc;
+        int j = n0;
+        for (; j + 32 <= n1; j += 32) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb + j;
+                __m256 av = _mm256_broadcast_ss(a + k);
+                s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b), s0);
+                s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8), s1);
+                s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 16), s2);
+                s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 24), s3);
+            }
+            if (acc) {
+                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
+                s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c + j + 8));
+                s2 = _mm256_add_ps(s2, _mm256_loadu_ps(c + j + 16));
+                s3 = _mm256_add_ps(s3, _mm256_loadu_ps(c + j + 24));
+            }
+            _mm256_storeu_ps(c + j, s0);
+            _mm256_storeu_ps(c + j + 8, s1);
+            _mm256_storeu_ps(c + j + 16, s2);
+            _mm256_storeu_ps(c + j + 24, s3);
+        }
+        for (; j + 8 <= n1; j += 8) {
+            __m256 s0 = _mm256_setzero_ps();
+            for (int k = 0; k < K; k++)
+                s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k),
+                                     _mm256_loadu_ps(B + (size_t)k * ldb + j), s0);
+            if (acc)
+                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
+            _mm256_storeu_ps(c + j, s0);
+        }
+        for (; j < n1; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < K; k++)
+                s += a[k] * B[(size_t)k * ldb + j];
+            c[j] = acc ? c[j] + s : s;
+        }
+    }
+}
+
+/* exp(x) for x <= 0 (softmax arguments), Cephes expf scheme: x = n ln2 + r with |r| <= ln2/2,
+ * degree-6 polynomial in r, times 2^n; relative error ~1e-7. Inputs below -87 flush to ~0. */
+static inline __m256 exp_nonpos(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+static void softmax_avx2(float *x, int len, float scale)
+{
+    __m256 vmx = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= len; j += 8)
+        vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + j));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmx), _mm256_extractf128_ps(vmx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; j < len; j++)
+        mx = x[j] > mx ? x[j] : mx;
+    __m256 vm = _mm256_set1_ps(mx), vs = _mm256_set1_ps(scale), sum = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= len; j += 8) {
+        __m256 e = exp_nonpos(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm), vs));
+        _mm256_storeu_ps(x + j, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float s = hsum(sum);
+    for (; j < len; j++) {
+        x[j] = expf((x[j] - mx) * scale);
+        s += x[j];
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / s);
+    for (j = 0; j + 8 <= len; j += 8)
+        _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+    for (; j < len; j++)
+        x[j] *= 1.0f / s;
+}
+
+const struct auris__isa auris__isa_avx2 = {
+    "avx2", 6, 16, kernel_6x16, pack_b_nt_avx2, gemv_nt_avx2, axpy_nn_avx2, softmax_avx2,
+};
+
+#endif /* AURIS_HAVE_X86 */

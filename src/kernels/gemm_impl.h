@@ -1,0 +1,49 @@
+/*
+ * gemm_impl.h — private to src/kernels: blocking constants and the per-ISA function table.
+ *
+ * Reference: the BLIS/GotoBLAS decomposition (pack a KC x NB panel of B into NR-wide micro-panels
+ * and an MC x KC block of A into MR-tall micro-panels, then sweep an MR x NR register-blocked
+ * micro-kernel over them).
+ * Invariants: packed buffers are 64-byte aligned and zero-padded to whole micro-panels, so
+ * micro-kernels never read out of bounds and never branch on edges; MC is a multiple of every
+ * ISA's MR and NB of every NR.
+ */
+#ifndef AURIS_GEMM_IMPL_H
+#define AURIS_GEMM_IMPL_H
+
+#include "kernels/kernels.h"
+
+#define AURIS__KC 256     /* depth of one packed panel (B micro-panel KC x NR fits L1) */
+#define AURIS__MC 96      /* rows of A per packed block (multiple of 6 and 4; fits L2) */
+#define AURIS__NB 256     /* columns of B per packed tile (multiple of 16 and 8) */
+#define AURIS__MAX_MR 8
+#define AURIS__MAX_NR 16
+
+/* Packing scratch of one thread: A block, B tile, and one edge tile. */
+#define AURIS__SCRATCH_FLOATS \
+    ((size_t)AURIS__MC * AURIS__KC + (size_t)AURIS__KC * AURIS__NB + AURIS__MAX_MR * AURIS__MAX_NR)
+
+struct auris__isa {
+    const char *name;
+    int mr, nr;
+    /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a·b over kc, a packed [kc][MR], b [kc][NR] */
+    void (*kernel)(int kc, const float *a, const float *b, float *c, int ldc, int acc);
+    /* packs rows n0..n0+nc of a [N][K] weight, columns k0..k0+kc, into NR-wide panels
+     * dst[panel][kc][NR]; rows past nc are zero */
+    void (*pack_b_nt)(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb, float *dst);
+    /* y[m][n] = (acc ? y : 0) + A[m]·B[n] (+bias[n]) for n in [n0,n1), m in [0,M) */
+    void (*gemv_nt)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                    enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc, int acc);
+    /* C[m][n0..n1) = (acc ? C : 0) + sum_k A[m][k] B[k][n0..n1) */
+    void (*axpy_nn)(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
+                    int ldb, float *C, int ldc, int acc);
+    /* x[j] = exp(scale (x[j] - max x)) / sum, over [0, len) */
+    void (*softmax)(float *x, int len, float scale);
+};
+
+extern const struct auris__isa auris__isa_generic;
+#if defined(AURIS_HAVE_X86)
+extern const struct auris__isa auris__isa_avx2;
+#endif
+
+#endif /* AURIS_GEMM_IMPL_H */

@@ -1,0 +1,366 @@
+/*
+ * nn.c — Whisper's audio encoder and text decoder (fp32) with the decoder's KV caches.
+ *
+ * Reference: openai/whisper model.py — AudioEncoder (conv1 k3 p1 + GELU, conv2 k3 s2 p1 + GELU,
+ * + positional embedding, pre-norm residual blocks, ln_post), TextDecoder (token + learned
+ * positional embedding, blocks with causal self-attention and cross-attention, final ln, logits
+ * against the token embedding), ResidualAttentionBlock, MultiHeadAttention (key has no bias).
+ * Convolutions are im2col + gemm_nt: the weight [out][in][3] is read as a Linear [out][in*3]
+ * because the im2col columns are ordered (in, k).
+ * Invariants: every buffer is allocated by auris__nn_state_init; encode/decode allocate nothing
+ * and never write to the model. Buffer layouts are documented where they are carved.
+ */
+#include "nn/nn.h"
+#include "nn/ops.h"
+
+#include <stdlib.h>
+
+static int mul3(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t t;
+    return auris__mul_ok(a, b, &t) && auris__mul_ok(t, c, out);
+}
+
+/* Score buffers of attention: one AURIS__ATT_QB x n_kv slice per thread. */
+static size_t att_stride(int n_kv)
+{
+    return (size_t)AURIS__ATT_QB * (size_t)n_kv;
+}
+
+static int dims_ok(const struct auris_model_dims *d)
+{
+    if (d->n_mels <= 0 || d->n_audio_ctx <= 0 || d->n_audio_state <= 0 || d->n_audio_head <= 0 ||
+        d->n_audio_layer <= 0 || d->n_vocab <= 0 || d->n_text_ctx <= 0 || d->n_text_state <= 0 ||
+        d->n_text_head <= 0 || d->n_text_layer <= 0)
+        return 0;
+    if (d->n_audio_state % d->n_audio_head || d->n_text_state % d->n_text_head)
+        return 0;
+    /* cross-attention projects encoder features with the decoder's square weights */
+    if (d->n_audio_state != d->n_text_state)
+        return 0;
+    /* keep every element count and 4*n_state products well inside int */
+    if (d->n_audio_ctx > (1 << 20) || d->n_text_ctx > (1 << 20) || d->n_mels > (1 << 16) ||
+        d->n_audio_state > (1 << 16) || d->n_vocab > (1 << 24))
+        return 0;
+    return 1;
+}
+
+void auris__nn_state_free(struct auris__nn_state *st)
+{
+    if (!st)
+        return;
+    auris__pool_free(st->pool);
+    auris__aligned_free(st->enc_x);
+    auris__aligned_free(st->enc_buf);
+    auris__aligned_free(st->cross_k);
+    auris__aligned_free(st->cross_v);
+    auris__aligned_free(st->self_k);
+    auris__aligned_free(st->self_v);
+    auris__aligned_free(st->dec_buf);
+    memset(st, 0, sizeof *st);
+}
+
+static float *alloc_floats(size_t n)
+{
+    size_t bytes;
+    if (!auris__mul_ok(n, sizeof(float), &bytes))
+        return NULL;
+    float *p = auris__aligned_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_model *model,
+                                    int n_threads, struct auris_error *err)
+{
+    if (!st || !model)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "nn state: NULL argument");
+    memset(st, 0, sizeof *st);
+    const struct auris_model_dims *d = &model->dims;
+    if (!dims_ok(d))
+        return auris__fail(err, AURIS_ERR_UNSUPPORTED,
+                           "nn state: unsupported model dimensions (audio %d/%d, text %d/%d)",
+                           d->n_audio_state, d->n_audio_head, d->n_text_state, d->n_text_head);
+    size_t T = (size_t)d->n_audio_ctx, n = (size_t)d->n_audio_state, C = (size_t)d->n_mels;
+    size_t L = (size_t)d->n_text_ctx, nt = (size_t)d->n_text_state;
+    st->model = model;
+    st->pool = auris__pool_create(n_threads);
+    if (!st->pool)
+        goto nomem;
+    size_t nthr = (size_t)auris__pool_size(st->pool);
+
+    /* encoder: conv phase [h1 2T*n | cols max(2T*3C, T*3n)], block phase
+     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | scores] */
+    size_t conv = 2 * T * n + AURIS_MAX(2 * T * 3 * C, T * 3 * n);
+    size_t blocks = 5 * T * n + nthr * att_stride((int)T);
+    st->enc_buf_len = AURIS_MAX(conv, blocks);
+    /* decoder: [x L*n | xn L*n | q L*n | att L*n | hidden 4*L*n | scores] */
+    st->dec_buf_len = 8 * L * nt + nthr * att_stride((int)AURIS_MAX(L, T));
+    size_t enc_x, cross, self;
+    if (!auris__mul_ok(T, n, &enc_x) || !mul3((size_t)d->n_text_layer, T, nt, &cross) ||
+        !mul3((size_t)d->n_text_layer, L, nt, &self))
+        goto nomem;
+    st->enc_x = alloc_floats(enc_x);
+    st->enc_buf = alloc_floats(st->enc_buf_len);
+    st->cross_k = alloc_floats(cross);
+    st->cross_v = alloc_floats(cross);
+    st->self_k = alloc_floats(self);
+    st->self_v = alloc_floats(self);
+    st->dec_buf = alloc_floats(st->dec_buf_len);
+    if (!st->enc_x || !st->enc_buf || !st->cross_k || !st->cross_v || !st->self_k ||
+        !st->self_v || !st->dec_buf)
+        goto nomem;
+    st->n_past = 0;
+    return AURIS_OK;
+nomem:
+    auris__nn_state_free(st);
+    return auris__fail(err, AURIS_ERR_NOMEM, "nn state: out of memory for buffers");
+}
+
+void auris__decoder_reset(struct auris__nn_state *st)
+{
+    if (st)
+        st->n_past = 0;
+}
+
+/* ---- encoder ------------------------------------------------------------------------------ */
+
+/* conv1 columns: cols[t][c*3+k] = mel[c][t+k-1], zero outside [0, T2) */
+struct im2col1_ctx {
+    const float *mel;
+    float *cols;
+    int C, T2;
+};
+
+static void im2col1(void *c, size_t t0, size_t t1)
+{
+    const struct im2col1_ctx *x = c;
+    for (size_t t = t0; t < t1; t++) {
+        float *row = x->cols + t * (size_t)x->C * 3;
+        for (int ch = 0; ch < x->C; ch++) {
+            const float *m = x->mel + (size_t)ch * x->T2;
+            for (int k = 0; k < 3; k++) {
+                long p = (long)t + k - 1;
+                row[ch * 3 + k] = (p >= 0 && p < x->T2) ? m[p] : 0.0f;
+            }
+        }
+    }
+}
+
+/* conv2 columns (stride 2): cols[t][c*3+k] = h[2t+k-1][c], zero outside [0, T2) */
+struct im2col2_ctx {
+    const float *h;
+    float *cols;
+    int n, T2;
+};
+
+static void im2col2(void *c, size_t t0, size_t t1)
+{
+    const struct im2col2_ctx *x = c;
+    for (size_t t = t0; t < t1; t++) {
+        float *row = x->cols + t * (size_t)x->n * 3;
+        for (int k = 0; k < 3; k++) {
+            long p = 2 * (long)t + k - 1;
+            const float *src = (p >= 0 && p < x->T2) ? x->h + (size_t)p * x->n : NULL;
+            for (int ch = 0; ch < x->n; ch++)
+                row[ch * 3 + k] = src ? src[ch] : 0.0f;
+        }
+    }
+}
+
+struct add_ctx {
+    float *x;
+    const float *y;
+};
+
+static void add_range(void *c, size_t b, size_t e)
+{
+    const struct add_ctx *a = c;
+    for (size_t i = b; i < e; i++)
+        a->x[i] += a->y[i];
+}
+
+/* One pre-norm residual block over x [rows][n]: self-attention (optionally causal, with k/v
+ * written to kbuf/vbuf at row kv_off and attending over kv_off+rows keys), optional
+ * cross-attention over precomputed ck/cv [n_cross][n], and the MLP. */
+struct block_io {
+    float *x, *xn, *q, *att, *hidden, *scores;
+    size_t s_stride;
+    float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off */
+    int kv_off, causal;
+    const float *ck, *cv;
+    int n_cross;
+};
+
+static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w, int rows, int n,
+                          int n_head, const struct block_io *io, int cross)
+{
+    auris__layernorm(pool, rows, n, io->x, n, io->xn, n, w->ln_w, w->ln_b);
+    auris__gemm_nt(pool, rows, n, n, io->xn, n, w->q_w.data, w->q_w.type, n, w->q_b, io->q, n);
+    struct auris__attention a = {0};
+    a.q = io->q;
+    a.ldq = a.ldk = a.ldv = a.ldo = n;
+    a.out = io->att;
+    a.n_q = rows;
+    a.n_head = n_head;
+    a.d_head = n / n_head;
+    a.s_buf = io->scores;
+    a.s_stride = io->s_stride;
+    if (cross) {
+        a.k = io->ck;
+        a.v = io->cv;
+        a.n_kv = io->n_cross;
+        a.causal_past = -1;
+    } else {
+        float *kr = io->kbuf + (size_t)io->kv_off * n, *vr = io->vbuf + (size_t)io->kv_off * n;
+        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kr, n);
+        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, vr, n);
+        a.k = io->kbuf;
+        a.v = io->vbuf;
+        a.n_kv = io->kv_off + rows;
+        a.causal_past = io->causal ? io->kv_off : -1;
+    }
+    auris__attention_run(pool, &a);
+    auris__gemm_nt_acc(pool, rows, n, n, io->att, n, w->o_w.data, w->o_w.type, n, w->o_b, io->x,
+                       n);
+}
+
+static void run_block(struct auris__pool *pool, const struct auris__block *b, int rows, int n,
+                      int n_head, const struct block_io *io, int has_cross)
+{
+    attn_sublayer(pool, &b->attn, rows, n, n_head, io, 0);
+    if (has_cross)
+        attn_sublayer(pool, &b->cross, rows, n, n_head, io, 1);
+    auris__layernorm(pool, rows, n, io->x, n, io->xn, n, b->mlp_ln_w, b->mlp_ln_b);
+    auris__gemm_nt(pool, rows, 4 * n, n, io->xn, n, b->mlp0_w.data, b->mlp0_w.type, n, b->mlp0_b,
+                   io->hidden, 4 * n);
+    auris__gelu(pool, io->hidden, (size_t)rows * 4 * n);
+    auris__gemm_nt_acc(pool, rows, n, 4 * n, io->hidden, 4 * n, b->mlp2_w.data, b->mlp2_w.type,
+                       4 * n, b->mlp2_b, io->x, n);
+}
+
+enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
+{
+    if (!st || !st->model || !st->enc_buf || !mel)
+        return AURIS_ERR_INVALID_ARG;
+    const auris_model *m = st->model;
+    const struct auris_model_dims *d = &m->dims;
+    struct auris__pool *pool = st->pool;
+    int T = d->n_audio_ctx, T2 = 2 * d->n_audio_ctx, n = d->n_audio_state, C = d->n_mels;
+    size_t Tn = (size_t)T * n;
+    float *x = st->enc_x;
+
+    /* conv1 + GELU into h1 [T2][n] */
+    float *h1 = st->enc_buf, *cols = st->enc_buf + (size_t)T2 * n;
+    struct im2col1_ctx c1 = {mel, cols, C, T2};
+    auris__par_for(pool, (size_t)T2, 64, im2col1, &c1);
+    auris__gemm_nt(pool, T2, n, 3 * C, cols, 3 * C, m->conv1_w.data, m->conv1_w.type, 3 * C,
+                   m->conv1_b, h1, n);
+    auris__gelu(pool, h1, (size_t)T2 * n);
+    /* conv2 (stride 2) + GELU into x [T][n], then the positional embedding */
+    struct im2col2_ctx c2 = {h1, cols, n, T2};
+    auris__par_for(pool, (size_t)T, 32, im2col2, &c2);
+    auris__gemm_nt(pool, T, n, 3 * n, cols, 3 * n, m->conv2_w.data, m->conv2_w.type, 3 * n,
+                   m->conv2_b, x, n);
+    auris__gelu(pool, x, Tn);
+    struct add_ctx ac = {x, m->enc_pos};
+    auris__par_for(pool, Tn, 16384, add_range, &ac);
+
+    struct block_io io = {0};
+    io.x = x;
+    io.xn = st->enc_buf;
+    io.q = io.xn + Tn;
+    io.kbuf = io.q + Tn;
+    io.vbuf = io.kbuf + Tn;
+    io.att = io.vbuf + Tn;
+    io.hidden = io.q; /* the MLP runs after attention is done with q/k/v/att */
+    io.scores = io.xn + 5 * Tn;
+    io.s_stride = att_stride(T);
+    for (int l = 0; l < d->n_audio_layer; l++)
+        run_block(pool, &m->enc[l], T, n, d->n_audio_head, &io, 0);
+    auris__layernorm(pool, T, n, x, n, x, n, m->enc_ln_w, m->enc_ln_b);
+
+    /* cross-attention keys/values of every decoder layer */
+    for (int l = 0; l < d->n_text_layer; l++) {
+        const struct auris__attn *w = &m->dec[l].cross;
+        float *ck = st->cross_k + (size_t)l * Tn, *cv = st->cross_v + (size_t)l * Tn;
+        auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, ck, n);
+        auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, cv, n);
+    }
+    st->n_past = 0;
+    return AURIS_OK;
+}
+
+/* ---- decoder ------------------------------------------------------------------------------ */
+
+static void embed_row(const struct auris__tensor *emb, int tok, int n, float *out)
+{
+    if (emb->type == AURIS_DT_F16) {
+        const uint16_t *r = (const uint16_t *)emb->data + (size_t)tok * n;
+        for (int i = 0; i < n; i++)
+            out[i] = auris__f16_to_f32(r[i]);
+    } else {
+        const float *r = (const float *)emb->data + (size_t)tok * n;
+        memcpy(out, r, (size_t)n * sizeof *out);
+    }
+}
+
+enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
+                             const int *rows, int n_rows, float *logits)
+{
+    if (!st || !st->model || !st->dec_buf || !tokens || n_tokens <= 0 || n_rows < 0)
+        return AURIS_ERR_INVALID_ARG;
+    const auris_model *m = st->model;
+    const struct auris_model_dims *d = &m->dims;
+    if (n_tokens > d->n_text_ctx - st->n_past || n_rows > d->n_text_ctx)
+        return AURIS_ERR_INVALID_ARG;
+    if (n_rows > 0 && (!rows || !logits))
+        return AURIS_ERR_INVALID_ARG;
+    for (int i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= d->n_vocab)
+            return AURIS_ERR_INVALID_ARG;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i] < 0 || rows[i] >= n_tokens)
+            return AURIS_ERR_INVALID_ARG;
+
+    struct auris__pool *pool = st->pool;
+    int n = d->n_text_state, L = d->n_text_ctx, T = d->n_audio_ctx;
+    size_t Ln = (size_t)L * n;
+    struct block_io io = {0};
+    io.x = st->dec_buf;
+    io.xn = io.x + Ln;
+    io.q = io.xn + Ln;
+    io.att = io.q + Ln;
+    io.hidden = io.att + Ln;
+    io.scores = io.hidden + 4 * Ln;
+    io.s_stride = att_stride(AURIS_MAX(L, T));
+    io.kv_off = st->n_past;
+    io.causal = 1;
+    io.n_cross = T;
+
+    for (int i = 0; i < n_tokens; i++) {
+        float *xr = io.x + (size_t)i * n;
+        const float *pos = m->dec_pos + (size_t)(st->n_past + i) * n;
+        embed_row(&m->tok_emb, tokens[i], n, xr);
+        for (int j = 0; j < n; j++)
+            xr[j] += pos[j];
+    }
+    for (int l = 0; l < d->n_text_layer; l++) {
+        io.kbuf = st->self_k + (size_t)l * Ln;
+        io.vbuf = st->self_v + (size_t)l * Ln;
+        io.ck = st->cross_k + (size_t)l * T * n;
+        io.cv = st->cross_v + (size_t)l * T * n;
+        run_block(pool, &m->dec[l], n_tokens, n, d->n_text_head, &io, 1);
+    }
+    st->n_past += n_tokens;
+
+    /* final norm of the requested rows only, then logits against the token embedding */
+    for (int r = 0; r < n_rows; r++)
+        auris__layernorm(NULL, 1, n, io.x + (size_t)rows[r] * n, n, io.xn + (size_t)r * n, n,
+                         m->dec_ln_w, m->dec_ln_b);
+    if (n_rows > 0)
+        auris__gemm_nt(pool, n_rows, d->n_vocab, n, io.xn, n, m->tok_emb.data, m->tok_emb.type, n,
+                       NULL, logits, d->n_vocab);
+    return AURIS_OK;
+}

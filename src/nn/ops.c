@@ -1,0 +1,161 @@
+/*
+ * ops.c — layer norm, GELU, blockwise multi-head attention and a parallel-for over the pool.
+ *
+ * Reference: openai/whisper model.py (LayerNorm, nn.GELU, MultiHeadAttention.qkv_attention).
+ * Attention is computed per (head, block of AURIS__ATT_QB queries): scores S = Q K^T with the
+ * gemm kernels, a max-subtracted fp32 softmax per row, then S V, written straight into the head's
+ * column slice of the output. Scaling by d^-1/4 on q and on k equals scaling S by d^-1/2.
+ * Invariants: no allocation; each task uses only its thread's slice of s_buf and pool scratch.
+ */
+#include "nn/ops.h"
+
+#include <math.h>
+
+struct range_ctx {
+    auris__range_fn fn;
+    void *ctx;
+    size_t n, chunk;
+};
+
+static void range_task(void *c, int task, int thread)
+{
+    const struct range_ctx *r = c;
+    (void)thread;
+    size_t b = (size_t)task * r->chunk;
+    size_t e = AURIS_MIN(r->n, b + r->chunk);
+    if (b < e)
+        r->fn(r->ctx, b, e);
+}
+
+void auris__par_for(struct auris__pool *pool, size_t n, size_t min_chunk, auris__range_fn fn,
+                    void *ctx)
+{
+    if (n == 0)
+        return;
+    size_t nt = (size_t)auris__pool_size(pool);
+    size_t chunk = (n + 4 * nt - 1) / (4 * nt);
+    if (chunk < min_chunk)
+        chunk = min_chunk ? min_chunk : 1;
+    size_t n_tasks = (n + chunk - 1) / chunk;
+    if (n_tasks > 1u << 30) { /* keep the task count an int */
+        chunk = (n + (1u << 30) - 1) / (1u << 30);
+        n_tasks = (n + chunk - 1) / chunk;
+    }
+    struct range_ctx r = {fn, ctx, n, chunk};
+    auris__pool_run(pool, range_task, &r, (int)n_tasks);
+}
+
+/* ---- layer norm --------------------------------------------------------------------------- */
+
+struct ln_ctx {
+    int n;
+    const float *x;
+    int ldx;
+    float *y;
+    int ldy;
+    const float *w, *b;
+};
+
+static void ln_rows(void *c, size_t r0, size_t r1)
+{
+    const struct ln_ctx *l = c;
+    for (size_t r = r0; r < r1; r++) {
+        const float *x = l->x + r * (size_t)l->ldx;
+        float *y = l->y + r * (size_t)l->ldy;
+        float s = 0.0f;
+        for (int i = 0; i < l->n; i++)
+            s += x[i];
+        float mean = s / (float)l->n;
+        float v = 0.0f;
+        for (int i = 0; i < l->n; i++) {
+            float d = x[i] - mean;
+            v += d * d;
+        }
+        float inv = 1.0f / sqrtf(v / (float)l->n + 1e-5f);
+        for (int i = 0; i < l->n; i++)
+            y[i] = (x[i] - mean) * inv * l->w[i] + l->b[i];
+    }
+}
+
+void auris__layernorm(struct auris__pool *pool, int rows, int n, const float *x, int ldx,
+                      float *y, int ldy, const float *w, const float *b)
+{
+    if (rows <= 0 || n <= 0)
+        return;
+    struct ln_ctx l = {n, x, ldx, y, ldy, w, b};
+    size_t min_rows = (size_t)AURIS_MAX(1, 16384 / n);
+    if (rows < 8) /* decoder steps: not worth waking the workers */
+        ln_rows(&l, 0, (size_t)rows);
+    else
+        auris__par_for(pool, (size_t)rows, min_rows, ln_rows, &l);
+}
+
+/* ---- GELU --------------------------------------------------------------------------------- */
+
+static void gelu_range(void *c, size_t b, size_t e)
+{
+    float *x = c;
+    for (size_t i = b; i < e; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void auris__gelu(struct auris__pool *pool, float *x, size_t count)
+{
+    if (count < 16384)
+        gelu_range(x, 0, count);
+    else
+        auris__par_for(pool, count, 8192, gelu_range, x);
+}
+
+/* ---- attention ---------------------------------------------------------------------------- */
+
+struct att_ctx {
+    const struct auris__attention *a;
+    struct auris__pool *pool;
+    int n_qblk;
+};
+
+/* Row softmax of scale*s over [0, len), zero over [len, width). */
+static void softmax_row(float *s, int len, int width, float scale)
+{
+    auris__softmax(s, len, scale);
+    for (int j = len; j < width; j++)
+        s[j] = 0.0f;
+}
+
+static void att_task(void *c, int task, int thread)
+{
+    const struct att_ctx *ac = c;
+    const struct auris__attention *a = ac->a;
+    int h = task / ac->n_qblk, qb = task % ac->n_qblk;
+    int q0 = qb * AURIS__ATT_QB, nq = AURIS_MIN(AURIS__ATT_QB, a->n_q - q0);
+    int d = a->d_head;
+    /* keys after the block's last query position are masked for every row: skip them */
+    int width = a->n_kv;
+    if (a->causal_past >= 0)
+        width = AURIS_MIN(a->n_kv, a->causal_past + q0 + nq);
+    float *s = a->s_buf + (size_t)thread * a->s_stride;
+    float *scratch = auris__pool_scratch(ac->pool, thread);
+    const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * d;
+    auris__gemm_nt_serial(nq, width, d, q, a->ldq, a->k + (size_t)h * d, AURIS_DT_F32, a->ldk,
+                          NULL, s, width, scratch);
+    float scale = 1.0f / sqrtf((float)d);
+    for (int i = 0; i < nq; i++) {
+        int len = width;
+        if (a->causal_past >= 0)
+            len = AURIS_MIN(width, a->causal_past + q0 + i + 1);
+        softmax_row(s + (size_t)i * width, len, width, scale);
+    }
+    auris__gemm_nn_serial(nq, d, width, s, width, a->v + (size_t)h * d, a->ldv,
+                          a->out + (size_t)q0 * a->ldo + (size_t)h * d, a->ldo, scratch);
+}
+
+void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a)
+{
+    if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->d_head <= 0)
+        return;
+    if (a->s_stride < (size_t)AURIS__ATT_QB * (size_t)a->n_kv)
+        return;
+    struct att_ctx c = {a, pool, (a->n_q + AURIS__ATT_QB - 1) / AURIS__ATT_QB};
+    auris__pool_run(pool, att_task, &c, a->n_head * c.n_qblk);
+}

@@ -1,0 +1,44 @@
+/*
+ * ops.h — private to src/nn: the network's building blocks (layer norm, GELU, attention, a
+ * parallel-for) on row-major f32 activations, spread over the pool.
+ *
+ * Reference: openai/whisper model.py (LayerNorm eps 1e-5, nn.GELU() exact erf form,
+ * MultiHeadAttention.qkv_attention: softmax((q d^-1/4)(k d^-1/4)^T + mask) v per head).
+ * Invariants: nothing here allocates; attention's per-thread score buffers come from the caller.
+ */
+#ifndef AURIS_NN_OPS_H
+#define AURIS_NN_OPS_H
+
+#include "kernels/kernels.h"
+
+#define AURIS__ATT_QB 72 /* query rows per attention task (a multiple of every MR) */
+
+/* Runs fn(ctx, begin, end) over [0, n) in chunks of at least min_chunk, across the pool. */
+typedef void (*auris__range_fn)(void *ctx, size_t begin, size_t end);
+void auris__par_for(struct auris__pool *pool, size_t n, size_t min_chunk, auris__range_fn fn,
+                    void *ctx);
+
+/* y[r] = (x[r] - mean) / sqrt(var + 1e-5) * w + b for each of `rows` rows of n; y may be x. */
+void auris__layernorm(struct auris__pool *pool, int rows, int n, const float *x, int ldx,
+                      float *y, int ldy, const float *w, const float *b);
+
+/* x = 0.5 x (1 + erf(x / sqrt 2)) elementwise, in place. */
+void auris__gelu(struct auris__pool *pool, float *x, size_t count);
+
+/* Multi-head attention on projected q/k/v (heads are column slices of width d_head):
+ * out[i][h] = softmax(q[i][h] · k[j][h] / sqrt(d_head) over j) · v[j][h].
+ * causal_past >= 0: query i sits at position causal_past + i and sees keys j <= that position;
+ * -1: no mask. s_buf: pool_size * s_stride floats, s_stride >= AURIS__ATT_QB * n_kv. */
+struct auris__attention {
+    const float *q, *k, *v;
+    int ldq, ldk, ldv;
+    float *out;
+    int ldo;
+    int n_q, n_kv, n_head, d_head;
+    int causal_past;
+    float *s_buf;
+    size_t s_stride;
+};
+void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
+
+#endif /* AURIS_NN_OPS_H */

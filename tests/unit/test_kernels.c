@@ -1,0 +1,324 @@
+/*
+ * test_kernels.c — thread pool and matrix products against their reference twins.
+ *
+ * Every ISA this CPU supports is forced in turn (auris__kernels_force) and checked on awkward
+ * sizes (edges of every blocking level, strides wider than rows, f16 weights, with and without
+ * bias, serial and pooled). Tolerance: relative to the magnitude of the dot products.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+
+static const char *const ISAS[] = {"generic", "avx2"};
+
+static uint32_t rng_state = 12345u;
+static float frand(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) & 0xffffff) / (float)0x1000000 * 2.0f - 1.0f;
+}
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+    return p;
+}
+
+/* max |got-want| / (sum_k |a||b| + tiny), so cancellation does not inflate the error */
+static void check_close(const float *got, const float *want, const float *mag, int M, int N,
+                        int ldc, double tol, const char *what)
+{
+    double worst = 0;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double d = fabs((double)got[(size_t)m * ldc + n] - want[(size_t)m * N + n]);
+            double r = d / ((double)mag[(size_t)m * N + n] + 1e-6);
+            if (r > worst)
+                worst = r;
+        }
+    if (worst > tol)
+        fail_msg("%s: relative error %g > %g", what, worst, tol);
+}
+
+/* One gemm_nt case: compares pooled, serial and NULL-pool runs with the reference. */
+static void case_nt(struct auris__pool *pool, int M, int N, int K, int pad, int f16, int bias)
+{
+    int lda = K + pad, ldb = K + 2 * pad, ldc = N + 3 * pad;
+    float *A = rand_buf((size_t)M * lda);
+    float *Bf = rand_buf((size_t)N * ldb);
+    uint16_t *Bh = malloc(((size_t)N * ldb + 1) * sizeof *Bh);
+    assert_non_null(Bh);
+    for (size_t i = 0; i < (size_t)N * ldb; i++) {
+        Bh[i] = auris__f32_to_f16(Bf[i]);
+        Bf[i] = auris__f16_to_f32(Bh[i]);
+    }
+    float *bs = bias ? rand_buf((size_t)N) : NULL;
+    float *want = malloc((size_t)M * N * sizeof *want), *mag = malloc((size_t)M * N * sizeof *mag);
+    float *C = malloc((size_t)M * ldc * sizeof *C);
+    assert_non_null(want);
+    assert_non_null(mag);
+    assert_non_null(C);
+    const void *B = f16 ? (const void *)Bh : (const void *)Bf;
+    enum auris__dtype bt = f16 ? AURIS_DT_F16 : AURIS_DT_F32;
+    auris__gemm_nt_ref(M, N, K, A, lda, B, bt, ldb, bs, want, N);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = bs ? fabs(bs[n]) : 0;
+            for (int k = 0; k < K; k++)
+                s += fabs(A[(size_t)m * lda + k] * Bf[(size_t)n * ldb + k]);
+            mag[(size_t)m * N + n] = (float)s;
+        }
+    char what[128];
+    snprintf(what, sizeof what, "nt %s M%d N%d K%d pad%d f16=%d bias=%d", auris__kernels_isa(), M,
+             N, K, pad, f16, bias);
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t i = 0; i < (size_t)M * ldc; i++)
+            C[i] = NAN;
+        if (mode == 0)
+            auris__gemm_nt(pool, M, N, K, A, lda, B, bt, ldb, bs, C, ldc);
+        else if (mode == 1)
+            auris__gemm_nt(NULL, M, N, K, A, lda, B, bt, ldb, bs, C, ldc);
+        else
+            auris__gemm_nt_serial(M, N, K, A, lda, B, bt, ldb, bs, C, ldc,
+                                  auris__pool_scratch(pool, 0));
+        check_close(C, want, mag, M, N, ldc, 1e-5, what);
+        /* padding columns are never written */
+        for (int m = 0; m < M; m++)
+            for (int n = N; n < ldc; n++)
+                assert_true(isnan(C[(size_t)m * ldc + n]));
+    }
+    /* accumulate: C already holds `want`, so C += A·B^T + bias must give 2*want */
+    auris__gemm_nt_acc(pool, M, N, K, A, lda, B, bt, ldb, bs, C, ldc);
+    for (size_t i = 0; i < (size_t)M * N; i++) {
+        want[i] *= 2;
+        mag[i] *= 2;
+    }
+    check_close(C, want, mag, M, N, ldc, 1e-5, what);
+    free(A);
+    free(Bf);
+    free(Bh);
+    free(bs);
+    free(want);
+    free(mag);
+    free(C);
+}
+
+static void case_nn(struct auris__pool *pool, int M, int N, int K, int pad)
+{
+    int lda = K + pad, ldb = N + 2 * pad, ldc = N + pad;
+    float *A = rand_buf((size_t)M * lda), *B = rand_buf((size_t)K * ldb);
+    float *want = malloc((size_t)M * N * sizeof *want), *mag = malloc((size_t)M * N * sizeof *mag);
+    float *C = malloc((size_t)M * ldc * sizeof *C);
+    assert_non_null(want);
+    assert_non_null(mag);
+    assert_non_null(C);
+    auris__gemm_nn_ref(M, N, K, A, lda, B, ldb, want, N);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += fabs(A[(size_t)m * lda + k] * B[(size_t)k * ldb + n]);
+            mag[(size_t)m * N + n] = (float)s;
+        }
+    char what[128];
+    snprintf(what, sizeof what, "nn %s M%d N%d K%d pad%d", auris__kernels_isa(), M, N, K, pad);
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t i = 0; i < (size_t)M * ldc; i++)
+            C[i] = NAN;
+        if (mode == 0)
+            auris__gemm_nn(pool, M, N, K, A, lda, B, ldb, C, ldc);
+        else if (mode == 1)
+            auris__gemm_nn(NULL, M, N, K, A, lda, B, ldb, C, ldc);
+        else
+            auris__gemm_nn_serial(M, N, K, A, lda, B, ldb, C, ldc, auris__pool_scratch(pool, 1));
+        check_close(C, want, mag, M, N, ldc, 1e-5, what);
+    }
+    free(A);
+    free(B);
+    free(want);
+    free(mag);
+    free(C);
+}
+
+static void test_gemm_all_isas(void **state)
+{
+    (void)state;
+    struct auris__pool *pool = auris__pool_create(2);
+    assert_non_null(pool);
+    static const int sizes[][3] = {
+        {1, 1, 1},     {1, 17, 3},    {3, 65, 64},   {4, 300, 257},  {5, 33, 17},
+        {17, 17, 17},  {64, 64, 64},  {65, 65, 65},  {97, 300, 300}, {300, 17, 520},
+        {7, 1500, 64}, {200, 64, 513}, {193, 259, 31},
+    };
+    int n_run = 0;
+    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
+        if (auris__kernels_force(ISAS[i]) != 0)
+            continue;
+        n_run++;
+        assert_string_equal(auris__kernels_isa(), ISAS[i]);
+        for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
+            int M = sizes[s][0], N = sizes[s][1], K = sizes[s][2];
+            int pad = (int)(s % 3) * 5;
+            case_nt(pool, M, N, K, pad, (int)(s & 1), (int)(s % 3 != 1));
+            case_nt(pool, M, N, K, pad, (int)!(s & 1), (int)(s % 3 == 1));
+            case_nn(pool, M, N, K, pad);
+        }
+    }
+    assert_true(n_run >= 1);
+    assert_int_equal(auris__kernels_force("no-such-isa"), -1);
+    assert_int_equal(auris__kernels_force(NULL), 0);
+    auris__pool_free(pool);
+}
+
+static void test_gemm_large(void **state)
+{
+    (void)state;
+    struct auris__pool *pool = auris__pool_create(0);
+    assert_non_null(pool);
+    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
+        if (auris__kernels_force(ISAS[i]) != 0)
+            continue;
+        case_nt(pool, 1500, 96, 384, 0, 1, 1);
+        case_nn(pool, 130, 64, 1500, 3);
+    }
+    auris__kernels_force(NULL);
+    auris__pool_free(pool);
+}
+
+static void test_gemm_degenerate(void **state)
+{
+    (void)state;
+    float A[4] = {1, 2, 3, 4}, B[4] = {1, 1, 1, 1}, bias[2] = {5, 6}, C[4] = {9, 9, 9, 9};
+    /* K == 0: C is the bias */
+    auris__gemm_nt(NULL, 2, 2, 0, A, 2, B, AURIS_DT_F32, 2, bias, C, 2);
+    assert_true(C[0] == 5 && C[1] == 6 && C[2] == 5 && C[3] == 6);
+    /* bad strides and NULLs are no-ops, not crashes */
+    C[0] = 42;
+    auris__gemm_nt(NULL, 2, 2, 2, A, 1, B, AURIS_DT_F32, 2, NULL, C, 2);
+    auris__gemm_nt(NULL, 2, 2, 2, NULL, 2, B, AURIS_DT_F32, 2, NULL, C, 2);
+    auris__gemm_nn(NULL, -1, 2, 2, A, 2, B, 2, C, 2);
+    assert_true(C[0] == 42);
+}
+
+static void test_softmax_all_isas(void **state)
+{
+    (void)state;
+    static const int lens[] = {1, 7, 8, 9, 64, 1500};
+    float x[1500];
+    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
+        if (auris__kernels_force(ISAS[i]) != 0)
+            continue;
+        for (size_t l = 0; l < AURIS_ARRAY_LEN(lens); l++) {
+            int n = lens[l];
+            for (int j = 0; j < n; j++)
+                x[j] = 40.0f * frand();
+            double mx = -INFINITY, sum = 0, want[1500];
+            for (int j = 0; j < n; j++)
+                mx = x[j] > mx ? x[j] : mx;
+            for (int j = 0; j < n; j++)
+                sum += want[j] = exp(((double)x[j] - mx) * 0.125);
+            auris__softmax(x, n, 0.125f);
+            for (int j = 0; j < n; j++)
+                assert_true(fabs(x[j] - want[j] / sum) <= 1e-6 * (want[j] / sum) + 1e-30);
+        }
+    }
+    auris__kernels_force(NULL);
+}
+
+struct count_ctx {
+    atomic_int *hits;
+    int bad_thread;
+    int n_threads;
+};
+
+static void count_task(void *ctx, int task, int thread)
+{
+    struct count_ctx *c = ctx;
+    atomic_fetch_add(&c->hits[task], 1);
+    if (thread < 0 || thread >= c->n_threads)
+        c->bad_thread = 1;
+}
+
+static void test_pool_exactly_once(void **state)
+{
+    (void)state;
+    int sizes[] = {1, 2, 3, 0, -1};
+    for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
+        struct auris__pool *pool = auris__pool_create(sizes[s]);
+        assert_non_null(pool);
+        int nt = auris__pool_size(pool);
+        assert_true(nt >= 1);
+        if (sizes[s] > 0)
+            assert_int_equal(nt, sizes[s]);
+        atomic_int hits[257];
+        struct count_ctx c = {hits, 0, nt};
+        for (int rep = 0; rep < 2000; rep++) {
+            int n = 1 + (rep * 37) % 257;
+            for (int i = 0; i < n; i++)
+                atomic_init(&hits[i], 0);
+            auris__pool_run(pool, count_task, &c, n);
+            for (int i = 0; i < n; i++)
+                assert_int_equal(atomic_load(&hits[i]), 1);
+            if (rep % 500 == 0) { /* let workers fall asleep, then wake them */
+                struct timespec ts = {0, 3000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        assert_false(c.bad_thread);
+        assert_non_null(auris__pool_scratch(pool, nt - 1));
+        assert_null(auris__pool_scratch(pool, nt));
+        auris__pool_free(pool);
+    }
+    /* more tasks than one ticket holds (2^20 - 1): split into several jobs */
+    {
+        struct auris__pool *pool = auris__pool_create(2);
+        assert_non_null(pool);
+        int n = 2 * ((1 << 20) - 1) + 5;
+        atomic_int *many = malloc((size_t)n * sizeof *many);
+        assert_non_null(many);
+        for (int i = 0; i < n; i++)
+            atomic_init(&many[i], 0);
+        struct count_ctx c = {many, 0, 2};
+        auris__pool_run(pool, count_task, &c, n);
+        for (int i = 0; i < n; i++)
+            if (atomic_load(&many[i]) != 1)
+                fail_msg("task %d ran %d times", i, atomic_load(&many[i]));
+        free(many);
+        auris__pool_free(pool);
+    }
+    /* NULL pool runs everything on the caller */
+    atomic_int hits[5];
+    for (int i = 0; i < 5; i++)
+        atomic_init(&hits[i], 0);
+    struct count_ctx c = {hits, 0, 1};
+    auris__pool_run(NULL, count_task, &c, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(atomic_load(&hits[i]), 1);
+    assert_int_equal(auris__pool_size(NULL), 1);
+    auris__pool_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_exactly_once),
+        cmocka_unit_test(test_gemm_degenerate),
+        cmocka_unit_test(test_gemm_all_isas),
+        cmocka_unit_test(test_gemm_large),
+        cmocka_unit_test(test_softmax_all_isas),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
