@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "decode/decode.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,11 +130,16 @@ int cli_cmd_bench(int argc, char **argv)
     } else {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("{\"model\": \"%s\", \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
+        cJSON *name = cJSON_CreateString(bench_opts[0].value); /* escapes the path */
+        char *model_json = name ? cJSON_PrintUnformatted(name) : NULL;
+        cJSON_Delete(name);
+        printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
                "\"encode_ms\": %.1f, \"decode_ms_per_token\": %.3f, \"decode_positions\": %d, "
                "\"peak_rss_mb\": %.1f}\n",
-               bench_opts[0].value, auris__pool_size(s->nn.pool), auris__kernels_isa(), runs,
+               model_json ? model_json : "null", auris__pool_size(s->nn.pool),
+               auris__kernels_isa(), runs,
                enc, dec, BENCH_POSITIONS, (double)ru.ru_maxrss / 1024.0);
+        free(model_json);
         rc = 0;
     }
     auris_session_free(s);
