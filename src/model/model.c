@@ -212,8 +212,7 @@ static enum auris_err parse(const auris_model *m, struct auris__checkpoint *ck,
     if (magic == 0x67676d6cu)
         return auris__load_ggml(d, m->map_size, ck, err);
     if (memcmp(d, "GGUF", 4) == 0)
-        return auris__fail(err, AURIS_ERR_UNSUPPORTED, "GGUF files are not supported (use a "
-                           "whisper.cpp ggml .bin or an OpenAI .pt checkpoint)");
+        return auris__load_native(d, m->map_size, ck, err);
     if (d[0] == 0x80 && d[1] == 0x02 && d[2] == 0x8a)
         return auris__fail(err, AURIS_ERR_UNSUPPORTED, "legacy (pre-1.6) torch serialisation is "
                            "not supported; re-save it with a current torch.save");

@@ -108,6 +108,9 @@ enum auris_err auris__load_pt(const uint8_t *data, size_t size, struct auris__ch
                               struct auris_error *err);
 enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__checkpoint *ck,
                                 struct auris_error *err);
+/* auris's native single-file format (GGUF-based, docs/FORMAT.md). */
+enum auris_err auris__load_native(const uint8_t *data, size_t size, struct auris__checkpoint *ck,
+                                  struct auris_error *err);
 
 /* Validates dims, every expected tensor's presence, shape and type, and fills `model`
  * (converting 1-D tensors and positional embeddings to owned f32, and copying misaligned
