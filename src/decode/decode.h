@@ -32,10 +32,21 @@ struct auris__decode_options {
     int sample_len;              /* maximum sampled tokens; the reference uses n_text_ctx/2 */
     const int *prompt;           /* previous-text tokens (<|startofprev|> context), or NULL */
     int n_prompt;                /* only the last n_text_ctx/2 - 1 are used */
+    /* --- used by auris__decode_window (full DecodingTask) --- */
+    const int *prefix;           /* tokens forced after the sot sequence, or NULL */
+    int n_prefix;                /* only the last n_text_ctx/2 - sample_len are used */
+    float temperature;           /* 0: greedy or beam search; > 0: sampling */
+    int beam_size;               /* > 1: beam search (temperature 0 only) */
+    int best_of;                 /* independent samples at temperature > 0 (>= 1) */
+    float patience;              /* NaN: None (1.0) */
+    float length_penalty;        /* NaN: None (divide by length) */
+    float max_initial_timestamp; /* seconds; NaN: None */
+    uint64_t *rng;               /* sampling state (xoshiro/pcg), advanced in place */
 };
 
 struct auris__decode_result {
-    int *tokens;                 /* [n_tokens] text tokens, without <|endoftext|>; malloc'd */
+    int *tokens;                 /* [n_tokens] sampled tokens (text and timestamps), without
+                                  * <|endoftext|>; malloc'd */
     int n_tokens;
     char *text;                  /* decoded and stripped, as DecodingResult.text; malloc'd */
     double sum_logprob;
@@ -57,6 +68,14 @@ int auris__sot_sequence(const struct auris__tokenizer *tok, const struct auris__
 
 /* Greedy decoding of the window whose encoder output is in s->nn (auris__encode done). */
 enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris__decode_options *o,
+                                    struct auris__decode_result *res, struct auris_error *err);
+
+/* One window as the reference's DecodingTask.run: greedy, beam search (batched beams with KV
+ * cache reordering) or best-of-N sampling per the options, with SuppressBlank, SuppressTokens and
+ * ApplyTimestampRules (when !without_timestamps), ranking by MaximumLikelihoodRanker. The
+ * encoder output must be in s->nn. res->tokens are the selected sequence's sampled tokens
+ * (timestamps included, <|endoftext|> excluded), as DecodingResult.tokens. */
+enum auris_err auris__decode_window(struct auris_session *s, const struct auris__decode_options *o,
                                     struct auris__decode_result *res, struct auris_error *err);
 
 /* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index. */
