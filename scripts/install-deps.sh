@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building auris and running its tests needs.
 # Build: compiler, CMake, FFmpeg's libraries (audio input), PCRE2 (tokenizer), zlib (compression
-# ratio), cJSON (JSON output). Tests: cmocka, clang (the second compiler CI checks), and for the
-# reference tests Debian's python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
+# ratio), cJSON (JSON output), libcurl and OpenSSL's libcrypto (model downloads, SHA-256).
+# Tests: cmocka, clang (the second compiler CI checks), and for the reference tests Debian's
+# python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -12,6 +13,7 @@ $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev \
   libpcre2-dev zlib1g-dev libcjson-dev \
+  libcurl4-openssl-dev libssl-dev \
   libcmocka-dev \
   python3 python3-torch python3-numpy python3-regex \
   ffmpeg sox espeak-ng
