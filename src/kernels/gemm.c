@@ -4,8 +4,8 @@
  * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into MC x nb tiles that the pool
  * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
  * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
- * the decoder's one-token steps) take a GEMV/AXPY path that streams B once, converting f16 on
- * the fly, split over N.
+ * the decoder's one-token steps) take a GEMV/AXPY path that streams B once, converting f16, bf16
+ * and q8_0 on the fly, split over N. Packing converts every B type to f32 panels.
  * Invariants: no allocation when a pool is given (scratch belongs to the pool); a NULL pool
  * allocates one scratch per call, and falls back to plain loops if that fails. Bad sizes or
  * NULL pointers make the call a no-op rather than a crash.
@@ -23,6 +23,8 @@
 #include <string.h>
 
 #define GEMV_M 4 /* at most this many rows of A use the streaming path */
+
+_Static_assert(AURIS__KC % AURIS__QK8_0 == 0, "K slices must start on q8_0 block boundaries");
 
 /* ---- portable ISA ------------------------------------------------------------------------- */
 
@@ -59,10 +61,16 @@ static void pack_b_nt_generic_nr(int nr, int kc, int nc, const void *B, enum aur
                 const uint16_t *s = (const uint16_t *)B + (size_t)row * ldb;
                 for (int k = 0; k < kc; k++)
                     d[(size_t)k * nr + j] = auris__f16_to_f32(s[k]);
-            } else {
+            } else if (bt == AURIS_DT_F32) {
                 const float *s = (const float *)B + (size_t)row * ldb;
                 for (int k = 0; k < kc; k++)
                     d[(size_t)k * nr + j] = s[k];
+            } else {
+                /* bf16, q8_0: convert the row's slice once, then scatter it */
+                float t[AURIS__KC];
+                auris__to_f32(bt, auris__b_ptr(B, bt, (size_t)row * ldb), (size_t)kc, t);
+                for (int k = 0; k < kc; k++)
+                    d[(size_t)k * nr + j] = t[k];
             }
         }
     }
@@ -82,6 +90,21 @@ static float dot_generic(int K, const float *a, const void *B, enum auris__dtype
         const uint16_t *b = (const uint16_t *)B + off;
         for (; k < K; k++)
             p[k & 7] += a[k] * auris__f16_to_f32(b[k]);
+    } else if (bt == AURIS_DT_BF16) {
+        const uint16_t *b = (const uint16_t *)B + off;
+        for (; k < K; k++)
+            p[k & 7] += a[k] * auris__bf16_to_f32(b[k]);
+    } else if (bt == AURIS_DT_Q8_0) {
+        /* per block: integer-valued products summed, then scaled once by d */
+        const uint8_t *blk = auris__b_ptr(B, bt, off);
+        for (; k < K; k += AURIS__QK8_0, blk += AURIS__Q8_0_BYTES) {
+            float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+            float q[8] = {0};
+            for (int j = 0; j < AURIS__QK8_0; j++)
+                q[j & 7] += a[k + j] * (float)(int8_t)blk[2 + j];
+            for (int j = 0; j < 8; j++)
+                p[j] += d * q[j];
+        }
     } else {
         const float *b = (const float *)B + off;
         for (; k + 8 <= K; k += 8)
@@ -284,15 +307,14 @@ static void gemm_tile(const struct gemm_job *j, int m0, int mc, int n0, int nc, 
     float *pa = scratch;
     float *pb = pa + (size_t)AURIS__MC * AURIS__KC;
     float *tmp = pb + (size_t)AURIS__KC * AURIS__NB;
-    size_t esize = j->bt == AURIS_DT_F16 ? 2 : 4;
     for (int k0 = 0; k0 < j->K; k0 += AURIS__KC) {
         int kc = AURIS_MIN(AURIS__KC, j->K - k0);
         int acc = j->acc || k0 > 0;
         if (j->b_is_kn)
             pack_b_nn(nr, kc, nc, (const float *)j->B + (size_t)k0 * j->ldb + n0, j->ldb, pb);
         else
-            isa->pack_b_nt(kc, nc, (const char *)j->B + ((size_t)n0 * j->ldb + k0) * esize,
-                           j->bt, (size_t)j->ldb, pb);
+            isa->pack_b_nt(kc, nc, auris__b_ptr(j->B, j->bt, (size_t)n0 * j->ldb + k0), j->bt,
+                           (size_t)j->ldb, pb);
         pack_a(mr, mc, kc, j->A + (size_t)m0 * j->lda + k0, j->lda, pa);
         for (int jr = 0; jr < nc; jr += nr) {
             int nn = AURIS_MIN(nr, nc - jr);
@@ -366,10 +388,8 @@ static void gemm_plain(const struct gemm_job *j)
                 float b;
                 if (j->b_is_kn)
                     b = ((const float *)j->B)[(size_t)k * j->ldb + n];
-                else if (j->bt == AURIS_DT_F16)
-                    b = auris__f16_to_f32(((const uint16_t *)j->B)[(size_t)n * j->ldb + k]);
                 else
-                    b = ((const float *)j->B)[(size_t)n * j->ldb + k];
+                    b = auris__b_elem(j->B, j->bt, (size_t)n * j->ldb + k);
                 s += j->A[(size_t)m * j->lda + k] * b;
             }
             float *c = j->C + (size_t)m * j->ldc + n;
@@ -386,7 +406,10 @@ static int job_valid(struct gemm_job *j)
         return 0;
     if (j->b_is_kn ? j->ldb < j->N : (j->K > 0 && j->ldb < j->K))
         return 0;
-    if (j->bt != AURIS_DT_F32 && j->bt != AURIS_DT_F16)
+    if (!auris__dtype_known(j->bt))
+        return 0;
+    /* q8_0 rows are whole blocks, and K slices start on block boundaries (KC % 32 == 0) */
+    if (j->bt == AURIS_DT_Q8_0 && (j->K % AURIS__QK8_0 || j->ldb % AURIS__QK8_0))
         return 0;
     if (j->K == 0) {
         for (int m = 0; m < j->M; m++)

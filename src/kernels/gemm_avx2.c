@@ -3,6 +3,8 @@
  *
  * Reference: BLIS haswell sgemm micro-kernel shape (6 rows x 2 ymm columns = 12 accumulators,
  * two B loads and six broadcasts per k); 8x8 in-register transposes for packing [N][K] weights.
+ * B may be f32, f16 (F16C), bf16 (shift into the top half) or q8_0 (int8 widened, times the
+ * block's scale; one-row GEMV sums each block unscaled and applies d once).
  * Invariants: compiled with -mavx2 -mfma -mf16c (CMake does this for *_avx2.c) and only reached
  * after gemm.c's run-time check; packed panels are 64-byte aligned (aligned loads are safe).
  */
@@ -11,6 +13,7 @@
 #if defined(AURIS_HAVE_X86)
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 static void kernel_6x16(int kc, const float *restrict a, const float *restrict b, float *restrict c,
                         int ldc, int acc)
@@ -87,10 +90,42 @@ static inline void transpose8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+static inline __m256 bf16x8(const uint16_t *p)
+{
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+static inline float q8_scale(const uint8_t *blk)
+{
+    uint16_t h;
+    memcpy(&h, blk, sizeof h);
+    return _cvtsh_ss(h);
+}
+
+/* 8 int8 at p as floats (unscaled) */
+static inline __m256 i8x8(const uint8_t *p)
+{
+    long long v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v)));
+}
+
+/* 8 elements from idx; for Q8_0, idx % 8 == 0 so they share one block */
 static inline __m256 load8(const void *B, enum auris__dtype bt, size_t idx)
 {
-    if (bt == AURIS_DT_F16)
+    switch (bt) {
+    case AURIS_DT_F16:
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)B + idx)));
+    case AURIS_DT_BF16:
+        return bf16x8((const uint16_t *)B + idx);
+    case AURIS_DT_Q8_0: {
+        const uint8_t *blk = auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0);
+        return _mm256_mul_ps(_mm256_set1_ps(q8_scale(blk)), i8x8(blk + 2 + idx % AURIS__QK8_0));
+    }
+    case AURIS_DT_F32:
+        break;
+    }
     return _mm256_loadu_ps((const float *)B + idx);
 }
 
@@ -98,6 +133,8 @@ static inline float load1(const void *B, enum auris__dtype bt, size_t idx)
 {
     if (bt == AURIS_DT_F16)
         return _cvtsh_ss(((const uint16_t *)B)[idx]);
+    if (bt != AURIS_DT_F32)
+        return auris__b_elem(B, bt, idx);
     return ((const float *)B)[idx];
 }
 
@@ -230,6 +267,54 @@ static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
 #define LOAD1_F16(p) _cvtsh_ss(*(p))
 DEFINE_GEMV1(gemv1_f32, float, LOAD8_F32, LOAD1_F32)
 DEFINE_GEMV1(gemv1_f16, uint16_t, LOAD8_F16, LOAD1_F16)
+#define LOAD8_BF16(p) bf16x8(p)
+#define LOAD1_BF16(p) auris__bf16_to_f32(*(p))
+DEFINE_GEMV1(gemv1_bf16, uint16_t, LOAD8_BF16, LOAD1_BF16)
+
+/* One q8_0 block of 32 against a[0..32): the integer-valued products, unscaled. */
+static inline __m256 q8_block_dot(const float *a, const uint8_t *q, __m256 acc)
+{
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a), i8x8(q), acc);
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + 8), i8x8(q + 8), acc);
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + 16), i8x8(q + 16), acc);
+    return _mm256_fmadd_ps(_mm256_loadu_ps(a + 24), i8x8(q + 24), acc);
+}
+
+/* One row of A against q8_0 rows of B (K % 32 == 0): each block's sum is scaled by its d. */
+static void gemv1_q8_0(int n0, int n1, int K, const float *a, const void *B, int ldb,
+                       const float *bias, float *c, int acc)
+{
+    const size_t row_bytes = (size_t)ldb / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
+    const int nblk = K / AURIS__QK8_0;
+    int n = n0;
+    for (; n + 2 <= n1; n += 2) {
+        const uint8_t *b0 = (const uint8_t *)B + (size_t)n * row_bytes, *b1 = b0 + row_bytes;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        for (int i = 0; i < nblk; i++, b0 += AURIS__Q8_0_BYTES, b1 += AURIS__Q8_0_BYTES) {
+            const float *ak = a + (size_t)i * AURIS__QK8_0;
+            __m256 t0 = q8_block_dot(ak, b0 + 2, _mm256_setzero_ps());
+            __m256 t1 = q8_block_dot(ak, b1 + 2, _mm256_setzero_ps());
+            s0 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(b0)), t0, s0);
+            s1 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(b1)), t1, s1);
+        }
+        float r[2] = {hsum(s0), hsum(s1)};
+        for (int i = 0; i < 2; i++) {
+            float v = r[i] + (bias ? bias[n + i] : 0.0f);
+            c[n + i] = acc ? c[n + i] + v : v;
+        }
+    }
+    for (; n < n1; n++) {
+        const uint8_t *b0 = (const uint8_t *)B + (size_t)n * row_bytes;
+        __m256 s0 = _mm256_setzero_ps();
+        for (int i = 0; i < nblk; i++, b0 += AURIS__Q8_0_BYTES)
+            s0 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(b0)),
+                                 q8_block_dot(a + (size_t)i * AURIS__QK8_0, b0 + 2,
+                                              _mm256_setzero_ps()),
+                                 s0);
+        float v = hsum(s0) + (bias ? bias[n] : 0.0f);
+        c[n] = acc ? c[n] + v : v;
+    }
+}
 
 static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
                          enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
@@ -238,6 +323,10 @@ static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, 
     if (M == 1) {
         if (bt == AURIS_DT_F16)
             gemv1_f16(n0, n1, K, A, B, ldb, bias, C, acc);
+        else if (bt == AURIS_DT_BF16)
+            gemv1_bf16(n0, n1, K, A, B, ldb, bias, C, acc);
+        else if (bt == AURIS_DT_Q8_0)
+            gemv1_q8_0(n0, n1, K, A, B, ldb, bias, C, acc);
         else
             gemv1_f32(n0, n1, K, A, B, ldb, bias, C, acc);
         return;

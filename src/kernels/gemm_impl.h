@@ -41,6 +41,33 @@ struct auris__isa {
     void (*softmax)(float *x, int len, float scale);
 };
 
+/* Address of element idx of a row-major B of type bt (for Q8_0, idx is a multiple of 32). */
+static inline const void *auris__b_ptr(const void *B, enum auris__dtype bt, size_t idx)
+{
+    size_t off = bt == AURIS_DT_Q8_0 ? idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES
+                 : bt == AURIS_DT_F32 ? idx * 4 : idx * 2;
+    return (const char *)B + off;
+}
+
+/* Element idx of B as f32 (slow paths, edges and the reference twin). */
+static inline float auris__b_elem(const void *B, enum auris__dtype bt, size_t idx)
+{
+    switch (bt) {
+    case AURIS_DT_F16:
+        return auris__f16_to_f32(((const uint16_t *)B)[idx]);
+    case AURIS_DT_BF16:
+        return auris__bf16_to_f32(((const uint16_t *)B)[idx]);
+    case AURIS_DT_Q8_0: {
+        const uint8_t *blk = (const uint8_t *)B + idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
+        float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+        return d * (float)(int8_t)blk[2 + idx % AURIS__QK8_0];
+    }
+    case AURIS_DT_F32:
+        break;
+    }
+    return ((const float *)B)[idx];
+}
+
 extern const struct auris__isa auris__isa_generic;
 #if defined(AURIS_HAVE_X86)
 extern const struct auris__isa auris__isa_avx2;

@@ -12,7 +12,27 @@
 
 #include "common.h"
 
-enum auris__dtype { AURIS_DT_F32 = 0, AURIS_DT_F16 = 1 };
+/* Element types of weights. The values are ggml's type ids (the native format stores them). */
+enum auris__dtype {
+    AURIS_DT_F32 = 0,
+    AURIS_DT_F16 = 1,
+    AURIS_DT_Q8_0 = 8,   /* blocks of 32: f16 scale d, then 32 int8 q; value = d * q */
+    AURIS_DT_BF16 = 30,  /* bfloat16: the top half of an f32 */
+};
+
+#define AURIS__QK8_0 32          /* elements per q8_0 block */
+#define AURIS__Q8_0_BYTES 34     /* bytes per q8_0 block (2-byte f16 scale + 32 int8) */
+
+/* 1 for the types above, 0 otherwise. */
+int auris__dtype_known(enum auris__dtype t);
+
+/* Bytes taken by n consecutive elements of type t (for Q8_0, n must be a multiple of 32).
+ * Returns 0 on overflow, an unknown type or a partial q8_0 block. */
+size_t auris__dtype_bytes(enum auris__dtype t, size_t n);
+
+/* dst[0..n) = the n elements at src converted to f32. src may have any alignment; for Q8_0 it
+ * starts on a block boundary and n is a multiple of 32. Unknown types write zeros. */
+void auris__to_f32(enum auris__dtype t, const void *src, size_t n, float *dst);
 
 /* ---- thread pool -------------------------------------------------------------------------- */
 
@@ -33,7 +53,8 @@ void auris__pool_run(struct auris__pool *pool, auris__task_fn fn, void *ctx, int
 /* ---- matrix products ---------------------------------------------------------------------- */
 
 /* C[M][N] = A[M][K] · B[N][K]^T (+ bias[N] when non-NULL).
- * A, C: f32 with row strides lda, ldc (in elements). B: `btype` (F32 or F16) with row stride ldb.
+ * A, C: f32 with row strides lda, ldc (in elements). B: `btype` (F32, F16, BF16 or Q8_0) with row
+ * stride ldb in elements; for Q8_0, K and ldb must be multiples of 32 (else the call is a no-op).
  * This is y = x W^T + b for a PyTorch Linear weight W[N][K]. Parallel over the pool. */
 void auris__gemm_nt(struct auris__pool *pool, int M, int N, int K,
                     const float *A, int lda,

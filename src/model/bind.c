@@ -7,9 +7,12 @@
  * ResidualAttentionBlock: attn (query/key/value/out, key without bias), attn_ln, cross_attn,
  * cross_attn_ln, mlp.0 [4s][s], mlp.2 [s][4s], mlp_ln).
  * Invariants: every expected tensor is present exactly once with its official shape and no other
- * tensor exists; 1-D tensors and positional embeddings become owned 64-byte-aligned f32;
- * weights stay in the map when aligned to their element size, otherwise (or when bfloat16) they
- * are copied to owned buffers. All owned memory is registered with auris__model_own.
+ * tensor exists; 1-D tensors and positional embeddings are f32 — used in place when the file
+ * holds them as 4-byte-aligned f32 (the native format), else converted to owned 64-byte-aligned
+ * copies; weights (f32, f16, bf16, q8_0) stay in the map when aligned to their element size
+ * (bfloat16 flagged by the .pt/safetensors loaders with is_bf16 becomes an owned f32 copy),
+ * otherwise they are copied to owned buffers, so a native file is used without copies. All
+ * owned memory is registered with auris__model_own.
  */
 #include "model/model.h"
 
@@ -159,23 +162,32 @@ static enum auris_err own(struct binder *b, void *p, const char *name)
     return AURIS_OK;
 }
 
+/* The element type a raw tensor really has (loaders may flag bfloat16 as F16 + is_bf16). */
+static enum auris__dtype raw_type(const struct auris__raw_tensor *t)
+{
+    return t->is_bf16 ? AURIS_DT_BF16 : t->type;
+}
+
+void auris__row_to_f32(const struct auris__tensor *t, int64_t row, float *out)
+{
+    size_t n = (size_t)t->ne[t->n_dims - 1];
+    auris__to_f32(t->type, (const char *)t->data + auris__dtype_bytes(t->type, n) * (size_t)row,
+                  n, out);
+}
+
 /* An owned f32 copy of a tensor of any on-disk type (the source may be unaligned). */
 static enum auris_err to_f32(struct binder *b, const struct auris__raw_tensor *t, size_t n,
                              const char *name, float **out)
 {
+    *out = NULL;
+    enum auris__dtype type = raw_type(t);
+    if (!auris__dtype_known(type) || (type == AURIS_DT_Q8_0 && n % AURIS__QK8_0))
+        return auris__fail(b->err, AURIS_ERR_UNSUPPORTED, "tensor '%s' has an unusable type",
+                           name);
     float *dst = auris__aligned_alloc(n * sizeof *dst);
     if (!dst)
         return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory for tensor '%s'", name);
-    const uint8_t *src = t->data;
-    if (t->type == AURIS_DT_F32) {
-        memcpy(dst, src, n * sizeof *dst);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
-            dst[i] = t->is_bf16 ? auris__bf16_to_f32(h) : auris__f16_to_f32(h);
-        }
-    }
-    *out = NULL;
+    auris__to_f32(type, t->data, n, dst);
     enum auris_err rc = own(b, dst, name);
     if (!rc)
         *out = dst;
@@ -191,13 +203,17 @@ static enum auris_err bind_f32(struct binder *b, const char *name, int n_dims, i
     enum auris_err rc = get(b, name, n_dims, ne, &t);
     if (rc)
         return rc;
+    if (raw_type(t) == AURIS_DT_F32 && (uintptr_t)t->data % sizeof(float) == 0) {
+        *dst = t->data; /* read-only use; the map outlives the model's pointers */
+        return AURIS_OK;
+    }
     float *p;
     rc = to_f32(b, t, numel_of(n_dims, ne), name, &p);
     *dst = p;
     return rc;
 }
 
-/* 2-D/3-D weights: f32/f16 in place when aligned, else an owned copy. */
+/* 2-D/3-D weights: in place when aligned to their element size, else an owned copy. */
 static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int64_t ne0,
                              int64_t ne1, int64_t ne2, struct auris__tensor *dst)
 {
@@ -210,22 +226,33 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
     dst->n_dims = n_dims;
     memcpy(dst->ne, ne, sizeof ne);
     if (t->is_bf16) {
+        /* loaders that flag bfloat16 on an F16 type (.pt, safetensors) get f32 copies, as
+         * before; the native format declares AURIS_DT_BF16 and is used in place below */
         float *p;
         rc = to_f32(b, t, n, name, &p);
         dst->type = AURIS_DT_F32;
         dst->data = p;
         return rc;
     }
-    size_t es = t->type == AURIS_DT_F32 ? 4 : 2;
     dst->type = t->type;
-    if ((uintptr_t)t->data % es == 0) {
+    if (!auris__dtype_known(dst->type))
+        return auris__fail(b->err, AURIS_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type",
+                           name);
+    /* the kernels read q8_0 weights as whole blocks along each row */
+    if (dst->type == AURIS_DT_Q8_0 && ne[n_dims - 1] % AURIS__QK8_0)
+        return auris__fail(b->err, AURIS_ERR_FORMAT,
+                           "tensor '%s' is q8_0 but its rows of %lld are not whole blocks of %d",
+                           name, (long long)ne[n_dims - 1], AURIS__QK8_0);
+    size_t align = dst->type == AURIS_DT_F32 ? 4 : 2;
+    if ((uintptr_t)t->data % align == 0) {
         dst->data = t->data;
         return AURIS_OK;
     }
-    void *p = auris__aligned_alloc(n * es);
+    size_t bytes = auris__dtype_bytes(dst->type, n);
+    void *p = auris__aligned_alloc(bytes);
     if (!p)
         return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory for tensor '%s'", name);
-    memcpy(p, t->data, n * es);
+    memcpy(p, t->data, bytes);
     rc = own(b, p, name);
     dst->data = rc ? NULL : p;
     return rc;
@@ -354,6 +381,14 @@ enum auris_err auris__model_bind(auris_model *model, const struct auris__checkpo
         }
     }
     rc = bind_all(&b);
+    if (!rc && ck->alignment_heads) {
+        size_t nh = (size_t)ck->dims.n_text_layer * (size_t)ck->dims.n_text_head;
+        uint8_t *h = auris__aligned_alloc(nh);
+        if ((rc = own(&b, h, "alignment heads")) == AURIS_OK) {
+            memcpy(h, ck->alignment_heads, nh);
+            model->alignment_heads = h;
+        }
+    }
     if (!rc && ck->mel_filters) {
         float *f = NULL;
         struct auris__raw_tensor mf = {.type = AURIS_DT_F32, .data = ck->mel_filters};

@@ -183,6 +183,136 @@ static void test_gemm_all_isas(void **state)
     auris__pool_free(pool);
 }
 
+/* B of type bt (BF16 or Q8_0) built from random values, with its exact f32 image Bf. */
+static void *make_typed_b(enum auris__dtype bt, int N, int ldb, float *Bf)
+{
+    size_t row_bytes = auris__dtype_bytes(bt, (size_t)ldb);
+    uint8_t *B = malloc((size_t)N * row_bytes + 1);
+    assert_non_null(B);
+    for (size_t i = 0; i < (size_t)N * row_bytes; i++)
+        B[i] = (uint8_t)((frand() + 1.0f) * 127.0f); /* any int8 pattern */
+    if (bt == AURIS_DT_Q8_0) /* sane scales: f16 of a random value in [-0.02, 0.02) */
+        for (size_t blk = 0; blk < (size_t)N * ldb / AURIS__QK8_0; blk++) {
+            uint16_t h = auris__f32_to_f16(frand() * 0.02f);
+            B[blk * AURIS__Q8_0_BYTES] = (uint8_t)h;
+            B[blk * AURIS__Q8_0_BYTES + 1] = (uint8_t)(h >> 8);
+        }
+    else /* bf16: exponents of values around 1 so the products stay finite */
+        for (size_t i = 0; i < (size_t)N * ldb; i++) {
+            uint32_t u;
+            float v = frand();
+            memcpy(&u, &v, sizeof u);
+            B[2 * i] = (uint8_t)(u >> 16);
+            B[2 * i + 1] = (uint8_t)(u >> 24);
+        }
+    for (int n = 0; n < N; n++)
+        auris__to_f32(bt, B + (size_t)n * row_bytes, (size_t)ldb, Bf + (size_t)n * ldb);
+    return B;
+}
+
+/* gemm_nt with a bf16/q8_0 B against the reference twin on the same B, and the reference on
+ * the typed B against the reference on its f32 image. */
+static void case_nt_typed(struct auris__pool *pool, enum auris__dtype bt, int M, int N, int K,
+                          int pad)
+{
+    int lda = K + pad, ldb = K + 32 * pad, ldc = N + pad;
+    float *A = rand_buf((size_t)M * lda), *Bf = rand_buf((size_t)N * ldb);
+    void *B = make_typed_b(bt, N, ldb, Bf);
+    float *bs = rand_buf((size_t)N);
+    float *want = malloc((size_t)M * N * sizeof *want), *mag = malloc((size_t)M * N * sizeof *mag);
+    float *want32 = malloc((size_t)M * N * sizeof *want32);
+    float *C = malloc((size_t)M * ldc * sizeof *C);
+    assert_non_null(want);
+    assert_non_null(mag);
+    assert_non_null(want32);
+    assert_non_null(C);
+    auris__gemm_nt_ref(M, N, K, A, lda, B, bt, ldb, bs, want, N);
+    auris__gemm_nt_ref(M, N, K, A, lda, Bf, AURIS_DT_F32, ldb, bs, want32, N);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = fabs(bs[n]);
+            for (int k = 0; k < K; k++)
+                s += fabs(A[(size_t)m * lda + k] * Bf[(size_t)n * ldb + k]);
+            mag[(size_t)m * N + n] = (float)s;
+        }
+    char what[128];
+    snprintf(what, sizeof what, "nt %s %s M%d N%d K%d pad%d", auris__kernels_isa(),
+             bt == AURIS_DT_BF16 ? "bf16" : "q8_0", M, N, K, pad);
+    check_close(want32, want, mag, M, N, N, 1e-6, what);
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t i = 0; i < (size_t)M * ldc; i++)
+            C[i] = NAN;
+        if (mode == 0)
+            auris__gemm_nt(pool, M, N, K, A, lda, B, bt, ldb, bs, C, ldc);
+        else if (mode == 1)
+            auris__gemm_nt(NULL, M, N, K, A, lda, B, bt, ldb, bs, C, ldc);
+        else
+            auris__gemm_nt_serial(M, N, K, A, lda, B, bt, ldb, bs, C, ldc,
+                                  auris__pool_scratch(pool, 0));
+        check_close(C, want, mag, M, N, ldc, 1e-5, what);
+        for (int m = 0; m < M; m++)
+            for (int n = N; n < ldc; n++)
+                assert_true(isnan(C[(size_t)m * ldc + n]));
+    }
+    free(A);
+    free(Bf);
+    free(B);
+    free(bs);
+    free(want);
+    free(want32);
+    free(mag);
+    free(C);
+}
+
+static void test_gemm_bf16_q8_0(void **state)
+{
+    (void)state;
+    struct auris__pool *pool = auris__pool_create(2);
+    assert_non_null(pool);
+    static const int sizes[][3] = {
+        {1, 1, 32},  {1, 67, 64},   {2, 33, 96},   {3, 65, 64},   {4, 300, 256}, {5, 33, 288},
+        {6, 17, 32}, {64, 64, 64},  {97, 300, 544}, {7, 1500, 64}, {200, 70, 512},
+    };
+    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
+        if (auris__kernels_force(ISAS[i]) != 0)
+            continue;
+        for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
+            case_nt_typed(pool, AURIS_DT_BF16, sizes[s][0], sizes[s][1], sizes[s][2], (int)(s % 3));
+            case_nt_typed(pool, AURIS_DT_Q8_0, sizes[s][0], sizes[s][1], sizes[s][2], (int)(s % 3));
+        }
+    }
+    auris__kernels_force(NULL);
+    /* q8_0 with K or ldb not a multiple of 32 is refused (C untouched) */
+    float A[40] = {0}, C[1] = {42.0f};
+    uint8_t B[2 * AURIS__Q8_0_BYTES] = {0};
+    auris__gemm_nt(NULL, 1, 1, 33, A, 40, B, AURIS_DT_Q8_0, 64, NULL, C, 1);
+    auris__gemm_nt(NULL, 1, 1, 32, A, 40, B, AURIS_DT_Q8_0, 40, NULL, C, 1);
+    assert_true(C[0] == 42.0f);
+    auris__pool_free(pool);
+}
+
+static void test_dtype_helpers(void **state)
+{
+    (void)state;
+    assert_int_equal(auris__dtype_bytes(AURIS_DT_F32, 3), 12);
+    assert_int_equal(auris__dtype_bytes(AURIS_DT_BF16, 3), 6);
+    assert_int_equal(auris__dtype_bytes(AURIS_DT_Q8_0, 64), 68);
+    assert_int_equal(auris__dtype_bytes(AURIS_DT_Q8_0, 33), 0);
+    assert_int_equal(auris__dtype_bytes(AURIS_DT_F32, SIZE_MAX / 2), 0);
+    assert_int_equal(auris__dtype_bytes((enum auris__dtype)2, 32), 0);
+    /* q8_0 block: d = 0.5 (f16 0x3800), q = -128..., value d*q */
+    uint8_t blk[AURIS__Q8_0_BYTES] = {0x00, 0x38};
+    for (int j = 0; j < 32; j++)
+        blk[2 + j] = (uint8_t)(int8_t)(j - 16);
+    float out[32];
+    auris__to_f32(AURIS_DT_Q8_0, blk, 32, out);
+    for (int j = 0; j < 32; j++)
+        assert_true(out[j] == 0.5f * (float)(j - 16));
+    uint8_t bf[4] = {0x80, 0x3f, 0x00, 0xc0}; /* 1.0, -2.0 */
+    auris__to_f32(AURIS_DT_BF16, bf, 2, out);
+    assert_true(out[0] == 1.0f && out[1] == -2.0f);
+}
+
 static void test_gemm_large(void **state)
 {
     (void)state;
@@ -319,6 +449,8 @@ int main(void)
         cmocka_unit_test(test_gemm_all_isas),
         cmocka_unit_test(test_gemm_large),
         cmocka_unit_test(test_softmax_all_isas),
+        cmocka_unit_test(test_gemm_bf16_q8_0),
+        cmocka_unit_test(test_dtype_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
