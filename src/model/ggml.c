@@ -10,7 +10,13 @@
  * first, i.e. reversed PyTorch order), the name, the raw data (no padding).
  * The converter squeezes size-1 dimensions and reshapes conv biases to [n_state][1]; binding
  * compares shapes with size-1 dimensions ignored (that never changes a row-major layout).
- * Invariants: every read is bounds-checked; raw pointers point into the map (maybe unaligned).
+ * Quantized files (whisper.cpp examples/quantize) store ftype + 1000 * qntvr in the header and
+ * 2-D weights as q4_0/q4_1/q5_0/q5_1/q8_0 blocks of 32 values along the innermost dimension
+ * (ggml-common.h); only quantization version 2 (f16 block scales) is read. q8_0 is passed on
+ * as is when the kernels compute on it (same block layout); the other block types are
+ * dequantized at load into owned f16 buffers (ggml_quant.c); bf16 (type 30) is passed on.
+ * Invariants: every read is bounds-checked; raw pointers point into the map (maybe unaligned)
+ * or into buffers the checkpoint owns.
  */
 #include "model/model.h"
 
@@ -20,6 +26,8 @@
 #define MAX_VOCAB_TOKENS (1 << 20)
 #define MAX_TOKEN_BYTES 65536
 #define MAX_TENSORS (1 << 16)
+#define QNT_VERSION_FACTOR 1000
+#define QNT_VERSION 2 /* f16 block scales; versions 0 and 1 used other block layouts */
 
 struct rd {
     const uint8_t *d;
@@ -58,7 +66,7 @@ static const char *ggml_type_name(int32_t t)
     return NULL;
 }
 
-static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck,
+static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck, int *qntvr,
                                   struct auris_error *err)
 {
     int32_t h[11];
@@ -80,6 +88,7 @@ static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck,
     ck->dims.n_mels = h[9];
     if (h[10] < 0) /* ftype (+1000 * quantisation version); the tensors say what they hold */
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: negative ftype %d", (int)h[10]);
+    *qntvr = h[10] / QNT_VERSION_FACTOR;
 
     int32_t n_mel, n_fft;
     const uint8_t *p;
@@ -115,8 +124,23 @@ static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck,
     return AURIS_OK;
 }
 
+/* Dequantizes a block-quantized tensor of `numel` values (rows of ne0) into an owned f16
+ * buffer; `p` holds exactly the blocks. */
+static enum auris_err dequantize(struct auris__checkpoint *ck, struct auris__raw_tensor *t,
+                                 int ttype, const uint8_t *p, size_t numel,
+                                 struct auris_error *err)
+{
+    uint16_t *dst = auris__aligned_alloc(numel * sizeof *dst);
+    if (auris__checkpoint_own(ck, dst))
+        return auris__fail(err, AURIS_ERR_NOMEM, "out of memory dequantizing tensor '%s'", t->name);
+    auris__ggml_dequantize_f16(ttype, p, numel / AURIS__GGML_QK, dst);
+    t->data = dst;
+    return AURIS_OK;
+}
+
 /* Reads one tensor record at r->pos into `t`. */
-static enum auris_err read_tensor(struct rd *r, int index, struct auris__raw_tensor *t,
+static enum auris_err read_tensor(struct rd *r, int index, int qntvr,
+                                  struct auris__checkpoint *ck, struct auris__raw_tensor *t,
                                   struct auris_error *err)
 {
     int32_t n_dims, name_len, ttype, ne[4];
@@ -143,25 +167,49 @@ static enum auris_err read_tensor(struct rd *r, int index, struct auris__raw_ten
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: name contains a NUL byte", index);
     memcpy(t->name, p, (size_t)name_len);
     t->name[name_len] = '\0';
-    if (ttype != 0 && ttype != 1) {
+    size_t bytes, block = auris__ggml_block_bytes(ttype);
+    if (ttype == AURIS__GGML_F32) {
+        bytes = numel * 4;
+    } else if (ttype == AURIS__GGML_F16 || ttype == AURIS__GGML_BF16) {
+        bytes = numel * 2;
+    } else if (block) {
+        if (qntvr != QNT_VERSION)
+            return auris__fail(err, AURIS_ERR_UNSUPPORTED,
+                               "tensor '%s' has ggml type %s from quantization version %d; only "
+                               "version %d is supported (re-quantize with a current whisper.cpp)",
+                               t->name, ggml_type_name(ttype), qntvr, QNT_VERSION);
+        if (ne[0] % AURIS__GGML_QK)
+            return auris__fail(err, AURIS_ERR_FORMAT,
+                               "tensor '%s' is %s but its rows of %d values are not whole blocks "
+                               "of %d", t->name, ggml_type_name(ttype), (int)ne[0], AURIS__GGML_QK);
+        bytes = numel / AURIS__GGML_QK * block;
+    } else {
         const char *tn = ggml_type_name(ttype);
         if (tn)
             return auris__fail(err, AURIS_ERR_UNSUPPORTED,
-                               "tensor '%s' has ggml type %s, which this version cannot load (only f32 and f16)",
+                               "tensor '%s' has ggml type %s, which this version cannot load "
+                               "(f32, f16, bf16, q4_0, q4_1, q5_0, q5_1 and q8_0 only)",
                                t->name, tn);
         return auris__fail(err, AURIS_ERR_FORMAT, "tensor '%s' has unknown ggml type %d", t->name,
                            (int)ttype);
     }
-    size_t bytes = numel * (ttype == 0 ? 4u : 2u);
     if (!take(r, bytes, &p))
         return auris__fail(err, AURIS_ERR_FORMAT, "tensor '%s' is truncated (%zu bytes of data, %zu left in file)",
                            t->name, bytes, r->size - r->pos);
-    t->type = ttype == 0 ? AURIS_DT_F32 : AURIS_DT_F16;
-    t->is_bf16 = 0;
+    t->type = ttype == AURIS__GGML_F32 ? AURIS_DT_F32 : AURIS_DT_F16;
+    t->is_bf16 = ttype == AURIS__GGML_BF16;
     t->data = p;
     t->n_dims = n_dims;
     for (int i = 0; i < 4; i++) /* ggml lists the innermost dimension first */
         t->ne[i] = i < n_dims ? ne[n_dims - 1 - i] : 1;
+#ifdef AURIS__QK8_0
+    if (ttype == AURIS__GGML_Q8_0) { /* the kernels compute on ggml's q8_0 blocks as they are */
+        t->type = AURIS_DT_Q8_0;
+        return AURIS_OK;
+    }
+#endif
+    if (block)
+        return dequantize(ck, t, ttype, p, numel, err);
     return AURIS_OK;
 }
 
@@ -175,7 +223,8 @@ enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__
     if (!take_i32(&r, &magic) || (uint32_t)magic != GGML_MAGIC)
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: bad magic");
     ck->squeezed = 1;
-    if ((rc = read_header(&r, ck, err)))
+    int qntvr = 0;
+    if ((rc = read_header(&r, ck, &qntvr, err)))
         goto fail;
     int cap = 0;
     while (r.pos < r.size) {
@@ -194,7 +243,7 @@ enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__
         }
         struct auris__raw_tensor *t = &ck->tensors[ck->n_tensors];
         memset(t, 0, sizeof *t);
-        if ((rc = read_tensor(&r, ck->n_tensors, t, err)))
+        if ((rc = read_tensor(&r, ck->n_tensors, qntvr, ck, t, err)))
             goto fail;
         ck->n_tensors++;
     }

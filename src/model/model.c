@@ -2,11 +2,12 @@
  * model.c — auris_model_load and friends: map the file, detect its format from its bytes, parse,
  * bind, and attach the mel filterbank and the tokenizer.
  *
- * Reference: openai/whisper __init__.py (load_model), tokenizer.py (get_encoding picks
+ * Reference: openai/whisper __init__.py (load_model, _ALIGNMENT_HEADS), model.py (the default
+ * alignment heads: every head of the decoder's second half), tokenizer.py (get_encoding picks
  * multilingual.tiktoken or gpt2.tiktoken), audio.py (mel_filters); whisper.cpp ggml files embed
- * both the filters and the base vocabulary.
- * Invariants: the map is read-only and lives as long as the model; every buffer the model owns
- * is in model->owned (plus path, tok and the map), released on the single path
+ * both the filters and the base vocabulary. Hugging Face directories go through hf.c.
+ * Invariants: the maps are read-only and live as long as the model; every buffer the model owns
+ * is in model->owned (plus path, tok and the maps), released on the single path
  * auris_model_free, which also cleans up half-built models on failure.
  */
 #include "model/model.h"
@@ -25,7 +26,7 @@
 
 struct auris_model_params auris_model_default_params(void)
 {
-    struct auris_model_params p = {.assets_dir = NULL};
+    struct auris_model_params p = {.assets_dir = NULL, .official_name = NULL};
     return p;
 }
 
@@ -47,6 +48,24 @@ int auris__model_own(auris_model *model, void *p)
     return 0;
 }
 
+int auris__checkpoint_own(struct auris__checkpoint *ck, void *p)
+{
+    if (!p)
+        return -1;
+    if (ck->n_owned == ck->cap_owned) {
+        int cap = ck->cap_owned ? ck->cap_owned * 2 : 64;
+        void **o = realloc(ck->owned, (size_t)cap * sizeof *o);
+        if (!o) {
+            auris__aligned_free(p);
+            return -1;
+        }
+        ck->owned = o;
+        ck->cap_owned = cap;
+    }
+    ck->owned[ck->n_owned++] = p;
+    return 0;
+}
+
 void auris__checkpoint_clear(struct auris__checkpoint *ck)
 {
     if (!ck)
@@ -54,7 +73,38 @@ void auris__checkpoint_clear(struct auris__checkpoint *ck)
     free(ck->tensors);
     free(ck->vocab);
     free(ck->vocab_len);
+    free(ck->vocab_bytes);
+    free(ck->specials);
+    free(ck->special_pool);
+    for (int i = 0; i < ck->n_owned; i++)
+        auris__aligned_free(ck->owned[i]);
+    free(ck->owned);
     memset(ck, 0, sizeof *ck);
+}
+
+/* Moves the checkpoint's converted weights into the model (bind pointed at them). */
+static enum auris_err adopt_owned(auris_model *m, struct auris__checkpoint *ck,
+                                  struct auris_error *err)
+{
+    while (ck->n_owned > 0) {
+        void *p = ck->owned[ck->n_owned - 1];
+        ck->n_owned--;
+        if (auris__model_own(m, p))
+            return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
+    }
+    return AURIS_OK;
+}
+
+int auris__model_add_map(auris_model *model, struct auris__mapping map)
+{
+    struct auris__mapping *n = realloc(model->maps, ((size_t)model->n_maps + 1) * sizeof *n);
+    if (!n) {
+        munmap(map.data, map.size);
+        return -1;
+    }
+    model->maps = n;
+    model->maps[model->n_maps++] = map;
+    return 0;
 }
 
 void auris_model_free(auris_model *model)
@@ -67,6 +117,9 @@ void auris_model_free(auris_model *model)
     auris__tokenizer_free(model->tok);
     if (model->map)
         munmap(model->map, model->map_size);
+    for (int i = 0; i < model->n_maps; i++)
+        munmap(model->maps[i].data, model->maps[i].size);
+    free(model->maps);
     free(model->path);
     free(model);
 }
@@ -90,7 +143,8 @@ int auris_model_n_languages(const auris_model *model)
 
 /* ---- file access -------------------------------------------------------------------------- */
 
-static enum auris_err map_file(const char *path, auris_model *m, struct auris_error *err)
+enum auris_err auris__map_file(const char *path, struct auris__mapping *out,
+                               struct auris_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -112,8 +166,8 @@ static enum auris_err map_file(const char *path, auris_model *m, struct auris_er
         if (p == MAP_FAILED) {
             rc = auris__fail(err, AURIS_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
         } else {
-            m->map = p;
-            m->map_size = (size_t)sb.st_size;
+            out->data = p;
+            out->size = (size_t)sb.st_size;
         }
     }
     close(fd);
@@ -217,7 +271,66 @@ static enum auris_err parse(const auris_model *m, struct auris__checkpoint *ck,
         return auris__fail(err, AURIS_ERR_UNSUPPORTED, "legacy (pre-1.6) torch serialisation is "
                            "not supported; re-save it with a current torch.save");
     return auris__fail(err, AURIS_ERR_FORMAT, "not a Whisper checkpoint (expected an OpenAI .pt "
-                       "zip archive or a whisper.cpp ggml .bin)");
+                       "zip archive, a whisper.cpp ggml .bin or a Hugging Face directory)");
+}
+
+/* The reference's default for unnamed models (every head of the decoder's second half), or
+ * the published table of `name`, whose decoder shape must match the model's. */
+static enum auris_err set_alignment_heads(auris_model *m, const char *name,
+                                          struct auris_error *err)
+{
+    const int nl = m->dims.n_text_layer, nh = m->dims.n_text_head;
+    if (!name && m->alignment_heads) /* the file carries its own (native format) */
+        return AURIS_OK;
+    uint8_t *mask = m->alignment_heads;
+    if (!mask) {
+        mask = auris__aligned_alloc((size_t)nl * (size_t)nh);
+        if (auris__model_own(m, mask))
+            return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
+        m->alignment_heads = mask;
+    }
+    if (!name) {
+        for (int l = 0; l < nl; l++)
+            memset(mask + (size_t)l * (size_t)nh, l >= nl / 2, (size_t)nh);
+        return AURIS_OK;
+    }
+    memset(mask, 0, (size_t)nl * (size_t)nh);
+    int tl, th, n;
+    const uint8_t(*pairs)[2];
+    if (auris__alignment_table(name, &tl, &th, &pairs, &n))
+        return auris__fail(err, AURIS_ERR_INVALID_ARG,
+                           "unknown official model name '%s' (known: tiny.en, tiny, base.en, base, "
+                           "small.en, small, medium.en, medium, large-v1, large-v2, large-v3, large, "
+                           "large-v3-turbo, turbo)", name);
+    if (tl != nl || th != nh)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG,
+                           "%s: the model has %d decoder layers of %d heads, but the official "
+                           "model '%s' has %d of %d", m->path, nl, nh, name, tl, th);
+    for (int i = 0; i < n; i++)
+        mask[pairs[i][0] * nh + pairs[i][1]] = 1;
+    return AURIS_OK;
+}
+
+/* Reads the checkpoint at `path` into ck: a Hugging Face directory (or one of its files), or a
+ * single mapped file whose first bytes announce its format. */
+static enum auris_err read_checkpoint(auris_model *m, const char *path,
+                                      struct auris__checkpoint *ck, struct auris_error *err)
+{
+    struct auris_error inner = {0};
+    enum auris_err rc;
+    if (auris__is_hf_path(path)) {
+        if ((rc = auris__load_hf(path, m, ck, &inner)))
+            return with_path(err, path, rc, &inner);
+        return AURIS_OK;
+    }
+    struct auris__mapping map = {0};
+    if ((rc = auris__map_file(path, &map, err)))
+        return rc;
+    m->map = map.data;
+    m->map_size = map.size;
+    if ((rc = parse(m, ck, &inner)))
+        return with_path(err, path, rc, &inner);
+    return AURIS_OK;
 }
 
 enum auris_err auris_model_load(const char *path, const struct auris_model_params *params,
@@ -238,13 +351,20 @@ enum auris_err auris_model_load(const char *path, const struct auris_model_param
         rc = auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = map_file(path, m, err)))
+    if ((rc = read_checkpoint(m, path, &ck, err)))
         goto fail;
-    if ((rc = parse(m, &ck, &inner)) || (rc = auris__model_bind(m, &ck, &inner))) {
+    if ((rc = auris__model_bind(m, &ck, &inner))) {
         with_path(err, path, rc, &inner);
         goto fail;
     }
-    if ((rc = load_mel_filters(m, err)) || (rc = load_tokenizer(m, &ck, params, err)))
+    if ((rc = adopt_owned(m, &ck, err)) || (rc = load_mel_filters(m, err)) ||
+        (rc = load_tokenizer(m, &ck, params, err)))
+        goto fail;
+    if (ck.n_specials && (rc = auris__hf_check_specials(m->tok, &ck, &inner))) {
+        with_path(err, path, rc, &inner);
+        goto fail;
+    }
+    if ((rc = set_alignment_heads(m, params ? params->official_name : NULL, err)))
         goto fail;
     auris__checkpoint_clear(&ck);
     auris__log(AURIS_LOG_INFO, "loaded %s: n_mels %d, audio %d x %d, text %d x %d, n_vocab %d",

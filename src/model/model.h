@@ -4,8 +4,9 @@
  * Reference: openai/whisper model.py (ModelDimensions, tensor names and shapes); whisper.cpp's
  * ggml layout (models/convert-pt-to-ggml.py); PyTorch's zip serialisation (torch.save).
  * Invariants: after a successful load every tensor below is present with exactly the official
- * shape; 1-D tensors (biases, norms) and positional embeddings are f32 and owned; 2-D/3-D weights
- * are f32 or f16, may point into the mapped file, and are suitably aligned for their type.
+ * shape; 1-D tensors (biases, norms) and positional embeddings are f32 (owned, or in the map
+ * when stored there as aligned f32); 2-D/3-D weights are f32, f16, bf16 or q8_0 (q8_0 rows are
+ * whole blocks), may point into the mapped file, and are suitably aligned for their type.
  * The model is immutable after load.
  */
 #ifndef AURIS_MODEL_H
@@ -45,6 +46,12 @@ struct auris__block {
     const float *mlp2_b;                   /* [n_state] */
 };
 
+/* One read-only file mapping. */
+struct auris__mapping {
+    void *data;
+    size_t size;
+};
+
 struct auris_model {
     struct auris_model_dims dims;
     char *path;                            /* as given to auris_model_load */
@@ -67,9 +74,15 @@ struct auris_model {
     float *mel_filters;                    /* [n_mels][201], owned */
     struct auris__tokenizer *tok;          /* owned */
 
+    uint8_t *alignment_heads;              /* [n_text_layer][n_text_head], 1 = alignment head;
+                                              owned (in `owned`) */
+
     /* backing storage */
     void *map;                             /* mmap'd file, or NULL */
     size_t map_size;
+    struct auris__mapping *maps;           /* [n_maps] further mapped files (sharded Hugging Face
+                                              checkpoints), malloc'd; unmapped on free */
+    int n_maps;
     void **owned;                          /* buffers to free (auris__aligned_free) */
     int n_owned, cap_owned;
 };
@@ -98,9 +111,33 @@ struct auris__checkpoint {
     int n_vocab_tokens;                    /* number of base BPE tokens embedded, 0 if none */
     const unsigned char **vocab;           /* [n_vocab_tokens] pointers into the map */
     uint32_t *vocab_len;                   /* [n_vocab_tokens] */
+    unsigned char *vocab_bytes;            /* malloc'd storage behind `vocab` when the loader
+                                              decoded the tokens itself (Hugging Face), or NULL */
+    /* Hugging Face only: special tokens the files declare, checked against our layout */
+    struct auris__special_token *specials; /* [n_specials], texts in special_pool */
+    int n_specials;
+    char *special_pool;
+    /* 64-byte-aligned buffers holding converted weights (dequantized ggml blocks): a
+     * successful load moves them into the model, auris__checkpoint_clear frees the rest */
+    void **owned;
+    int n_owned, cap_owned;
+    /* native format only: the alignment-head mask [n_text_layer][n_text_head] (1 = head used
+     * for word timings) inside the map, or NULL; bind copies it into model->alignment_heads */
+    const uint8_t *alignment_heads;
 };
 
+/* A special token as a Hugging Face tokenizer file lists it. */
+struct auris__special_token {
+    const char *text;
+    int id;
+};
+
+/* Frees everything the checkpoint owns (owned buffers included) and zeroes it. NULL-safe. */
 void auris__checkpoint_clear(struct auris__checkpoint *ck);
+
+/* Registers an auris__aligned_alloc'd buffer with the checkpoint. Returns 0 on success; on
+ * failure `p` is freed here (callers report AURIS_ERR_NOMEM). */
+int auris__checkpoint_own(struct auris__checkpoint *ck, void *p);
 
 /* Format loaders: parse the mapped bytes into `ck`. They check every size and offset against
  * `size` before touching memory, and name the offending structure or tensor in errors. */
@@ -108,6 +145,21 @@ enum auris_err auris__load_pt(const uint8_t *data, size_t size, struct auris__ch
                               struct auris_error *err);
 enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__checkpoint *ck,
                                 struct auris_error *err);
+/* A Hugging Face WhisperForConditionalGeneration checkpoint (hf.c): `path` is its directory,
+ * its config.json, its model.safetensors(.index.json) or one .safetensors file in it. Every
+ * safetensors file is mapped and registered in model->maps; tensor names are mapped onto
+ * Whisper's, dims come from config.json, and the vocabulary from vocab.json / tokenizer.json
+ * (when present; otherwise the .tiktoken search applies). */
+enum auris_err auris__load_hf(const char *path, auris_model *model, struct auris__checkpoint *ck,
+                              struct auris_error *err);
+/* After the tokenizer is built: every special token the Hugging Face files declare must have
+ * our layout's id (<|endoftext|> and <|startoftranscript|> must be declared); else FORMAT. */
+enum auris_err auris__hf_check_specials(const struct auris__tokenizer *tok,
+                                        const struct auris__checkpoint *ck,
+                                        struct auris_error *err);
+/* 1 when `path` names something auris__load_hf should read (a directory, or a file whose name
+ * ends in .json or .safetensors). */
+int auris__is_hf_path(const char *path);
 /* auris's native single-file format (GGUF-based, docs/FORMAT.md). */
 enum auris_err auris__load_native(const uint8_t *data, size_t size, struct auris__checkpoint *ck,
                                   struct auris_error *err);
@@ -117,6 +169,13 @@ enum auris_err auris__load_native(const uint8_t *data, size_t size, struct auris
  * weights). Unexpected extra tensors are an error too. */
 enum auris_err auris__model_bind(auris_model *model, const struct auris__checkpoint *ck,
                                  struct auris_error *err);
+
+/* Maps a whole regular file read-only (model.c). NOT_FOUND/IO/FORMAT (empty file) on failure. */
+enum auris_err auris__map_file(const char *path, struct auris__mapping *out,
+                               struct auris_error *err);
+/* Appends a mapping to model->maps (unmapped by auris_model_free; on failure it is unmapped
+ * here). Returns 0 on success. */
+int auris__model_add_map(auris_model *model, struct auris__mapping map);
 
 /* Registers a buffer the model frees on auris_model_free. Returns 0 on success.
  * `p` must come from auris__aligned_alloc; on failure it is freed here, so callers just report
@@ -179,5 +238,75 @@ struct auris__pt_state {
 enum auris_err auris__pickle_load(const uint8_t *pkl, size_t len, struct auris__pt_state *st,
                                   struct auris_error *err);
 void auris__pt_state_clear(struct auris__pt_state *st); /* NULL-safe, idempotent */
+
+/* ---- safetensors (safetensors.c; exposed for unit tests) --------------------------------- */
+
+enum auris__st_dtype { AURIS__ST_F32 = 0, AURIS__ST_F16, AURIS__ST_BF16 };
+
+struct auris__st_tensor {
+    char name[128];
+    enum auris__st_dtype dtype;
+    int n_dims;                            /* 0..4 */
+    int64_t ne[4];                         /* PyTorch order */
+    const void *data;                      /* inside the file's bytes (maybe unaligned) */
+    size_t nbytes;
+};
+
+/* Parses a whole .safetensors file: 8-byte little-endian header length, a JSON object
+ * {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the
+ * data. Every tensor's byte range must match its dtype and shape, lie inside the data and not
+ * overlap another. F32, F16 and BF16 only. *out is malloc'd ([*n_out], file order). */
+enum auris_err auris__safetensors_parse(const uint8_t *data, size_t size,
+                                        struct auris__st_tensor **out, int *n_out,
+                                        struct auris_error *err);
+
+/* ---- Hugging Face vocabulary helpers (hf.c; exposed for unit tests) ------------------------ */
+
+/* Decodes one GPT-2 byte-level token string (UTF-8 of the bytes_to_unicode alphabet) into its
+ * raw bytes. Returns the number of bytes written to out (at most cap), or -1 when the string is
+ * not valid UTF-8, uses a code point outside the alphabet or does not fit. */
+int auris__gpt2_token_bytes(const char *s, size_t len, unsigned char *out, size_t cap);
+
+/* ---- ggml quantized blocks (ggml_quant.c) --------------------------------------------------- */
+
+/* ggml type ids of the block formats (ggml.h enum ggml_type). */
+enum {
+    AURIS__GGML_F32 = 0, AURIS__GGML_F16 = 1, AURIS__GGML_Q4_0 = 2, AURIS__GGML_Q4_1 = 3,
+    AURIS__GGML_Q5_0 = 6, AURIS__GGML_Q5_1 = 7, AURIS__GGML_Q8_0 = 8, AURIS__GGML_BF16 = 30
+};
+#define AURIS__GGML_QK 32 /* values per block of every type above */
+
+/* Bytes of one block of a quantized type (18, 20, 22, 24, 34), or 0 when not a block type. */
+size_t auris__ggml_block_bytes(int type);
+
+/* Dequantizes n_blocks blocks of `type` at src (any alignment) into 32 * n_blocks values,
+ * bit-exactly as ggml's dequantize_row_* (the f16 output rounds that value to nearest even).
+ * Returns -1 for a type that is not a block type. */
+int auris__ggml_dequantize_f32(int type, const uint8_t *src, size_t n_blocks, float *dst);
+int auris__ggml_dequantize_f16(int type, const uint8_t *src, size_t n_blocks, uint16_t *dst);
+
+/* ---- alignment heads (alignment.c) --------------------------------------------------------- */
+
+/* The reference's published alignment heads of an official model ("tiny.en", "large-v3",
+ * "turbo", ...). On success returns 0 and sets the model's decoder shape and its list of
+ * (layer, head) pairs ([*n_pairs][2], static); -1 for an unknown name. */
+int auris__alignment_table(const char *name, int *n_text_layer, int *n_text_head,
+                           const uint8_t (**pairs)[2], int *n_pairs);
+
+/* The model's alignment heads as (layer[i], head[i]) pairs in row-major order; writes at most
+ * `max` pairs and returns the total count (call with max 0 to size the arrays). */
+int auris__model_alignment_heads(const auris_model *model, int *layer, int *head, int max);
+
+/* ---- native format helpers (bind.c, native_write.c) --------------------------------------- */
+
+/* out[0..ne[n_dims-1]) = row `row` of a 2-D weight as f32 (any element type). */
+void auris__row_to_f32(const struct auris__tensor *t, int64_t row, float *out);
+
+/* Writes `m` as a native file (docs/FORMAT.md) with its 2-D/3-D weights in `type` (F32, F16,
+ * BF16 or Q8_0; q8_0 falls back to f16 for tensors whose rows are not whole blocks, such as the
+ * convolutions), everything else f32. Atomic: a temporary file in the same folder is renamed
+ * over `path` only when complete; on failure nothing is left behind. */
+enum auris_err auris__native_write(const auris_model *m, const char *path, enum auris__dtype type,
+                                   struct auris_error *err);
 
 #endif /* AURIS_MODEL_H */
