@@ -13,6 +13,28 @@
 #include "nn/nn.h"
 #include "tokenizer/tokenizer.h"
 
+#define AURIS__MAX_GROUP AURIS__NN_MAX_SEQ /* beam_size / best_of limit */
+
+/* Working memory of the decoding state machine, grown by auris__decode_work_reserve before a
+ * window's loop (the loop itself allocates nothing). */
+struct auris__decode_work {
+    int n_vocab, n_ctx, cap, fin_cap;
+    float *logits;       /* [cap][n_vocab] filtered logits of the current step */
+    float *first;        /* [2][n_vocab] first step: last position, <|startoftranscript|> */
+    int *tokens;         /* [cap][n_ctx + 2] the running sequences */
+    int *tokens_next;    /* [cap][n_ctx + 2] beam search: the next step's sequences */
+    float *sum;          /* [cap] cumulative log-probabilities (float32 as the reference) */
+    float *sum_next;     /* [cap] */
+    int *src;            /* [cap] the previous sequence each sequence continues */
+    int *cand_src;       /* [cap * (cap + 1)] beam candidates: source sequence */
+    int *cand_tok;       /* [cap * (cap + 1)] token */
+    float *cand_score;   /* [cap * (cap + 1)] score */
+    int *cand_order;     /* [cap * (cap + 1)] */
+    int *fin_tokens;     /* [fin_cap][n_ctx + 2] finished sequences, sampled part, EOT excluded */
+    int *fin_len;        /* [fin_cap] */
+    float *fin_score;    /* [fin_cap] */
+};
+
 struct auris_session {
     const auris_model *model;
     struct auris__nn_state nn;
@@ -20,6 +42,9 @@ struct auris_session {
     float *logits;       /* [2][n_vocab]: last position, and the <|startoftranscript|> position */
     float *logprobs;     /* [n_vocab] */
     int *tokens;         /* [n_text_ctx + 1] the running sequence */
+    struct auris__decode_work work;
+    int blank[8];        /* tokenizer.encode(" ") for SuppressBlank, cached */
+    int n_blank;         /* -1 until computed */
 };
 
 struct auris__decode_options {
@@ -38,11 +63,18 @@ struct auris__decode_options {
     float temperature;           /* 0: greedy or beam search; > 0: sampling */
     int beam_size;               /* > 1: beam search (temperature 0 only) */
     int best_of;                 /* independent samples at temperature > 0 (>= 1) */
-    float patience;              /* NaN: None (1.0) */
-    float length_penalty;        /* NaN: None (divide by length) */
-    float max_initial_timestamp; /* seconds; NaN: None */
-    uint64_t *rng;               /* sampling state (xoshiro/pcg), advanced in place */
+    float patience;              /* NaN or 0: None (1.0), as the reference's `patience or 1.0` */
+    float length_penalty;        /* NaN: None (divide by length); 0..1: alpha (0 is NOT None) */
+    float max_initial_timestamp; /* seconds; NaN or 0: None (the reference tests truthiness) */
+    uint64_t *rng;               /* sampling state (splitmix64), advanced in place; NULL: a
+                                  * fixed seed. Sampling cannot reproduce torch's generator. */
 };
+/* The decoder chosen by auris__decode_window (the reference's DecodingTask with transcribe()'s
+ * option handling): temperature > 0 samples best_of (>= 1) sequences; temperature 0 runs beam
+ * search when beam_size > 1, or beam_size == 1 with a patience given (the reference's
+ * BeamSearchDecoder; with beam 1 and no patience it equals greedy), else greedy.
+ * n_group <= AURIS__MAX_GROUP. Floats are read as the shortest decimal that rounds to them, as
+ * a Python float parsed from the command line. */
 
 struct auris__decode_result {
     int *tokens;                 /* [n_tokens] sampled tokens (text and timestamps), without
@@ -77,6 +109,69 @@ enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris_
  * (timestamps included, <|endoftext|> excluded), as DecodingResult.tokens. */
 enum auris_err auris__decode_window(struct auris_session *s, const struct auris__decode_options *o,
                                     struct auris__decode_result *res, struct auris_error *err);
+
+/* ---- the decoding state machine, independent of the network (unit-tested with scripted logits) */
+
+/* Token layout and the window's start sequence. */
+struct auris__decode_layout {
+    int n_vocab, n_text_ctx, n_audio_ctx;
+    int eot, sot, sot_prev, no_timestamps, no_speech, timestamp_begin;
+    int blank[8];                /* tokenizer.encode(" ") */
+    int n_blank;
+    int sot_seq[4];              /* auris__sot_sequence */
+    int n_sot_seq;
+};
+
+/* Where logits come from: the network, or a test's script. */
+struct auris__logits_source {
+    void *ctx;
+    /* One sequence of the initial tokens: logits after its last token (out[0]) and at sot_index
+     * (out[1]), out [2][n_vocab]. */
+    enum auris_err (*first)(void *ctx, const int *tokens, int n_tokens, int sot_index,
+                            float *out);
+    /* The live sequences become n_seq sequences, new i continuing old src[i] (after the first
+     * call every src is 0: the single sequence is repeated). */
+    enum auris_err (*reorder)(void *ctx, int n_seq, const int *src);
+    /* Each of n_seq sequences (tokens [n_seq][stride], len tokens each) appended its last
+     * token: logits after it, out [n_seq][n_vocab]. */
+    enum auris_err (*step)(void *ctx, int n_seq, const int *tokens, int stride, int len,
+                           float *out);
+};
+
+enum auris_err auris__decode_work_reserve(struct auris__decode_work *w, int n_vocab, int n_ctx,
+                                          int cap, int fin_cap, struct auris_error *err);
+void auris__decode_work_free(struct auris__decode_work *w); /* NULL-safe, idempotent */
+
+/* The reference's _get_initial_tokens: [<|startofprev|> prompt[-(n_ctx/2-1):]] sot_seq
+ * prefix[-(n_ctx/2 - sample_len):] (Python slicing: a zero bound keeps the whole list).
+ * Writes at most `cap` tokens to out; returns the length, or -1 when it does not fit.
+ * *sot_index is the position of <|startoftranscript|>. */
+int auris__initial_tokens(const struct auris__decode_layout *lay,
+                          const struct auris__decode_options *o, int *out, int cap,
+                          int *sot_index);
+
+/* Runs DecodingTask._main_loop, finalize and the ranker over `src`. Fills res->tokens,
+ * n_tokens, sum_logprob, avg_logprob, no_speech_prob and temperature (not text/compression).
+ * The work must be reserved for auris__decode_group_size(o) sequences. */
+enum auris_err auris__decode_run(const struct auris__decode_layout *lay,
+                                 const struct auris__decode_options *o,
+                                 const struct auris__logits_source *src,
+                                 struct auris__decode_work *w, struct auris__decode_result *res,
+                                 struct auris_error *err);
+
+/* The logit filters (SuppressBlank, SuppressTokens, ApplyTimestampRules) applied to the logits
+ * [n_vocab] of one sequence row[0..len) whose sampling began at sample_begin. */
+void auris__decode_filter(const struct auris__decode_layout *lay,
+                          const struct auris__decode_options *o, int sample_begin,
+                          const int *row, int len, float *logits);
+
+/* n_group (sequences decoded together) and the finished-candidate capacity beam search needs;
+ * -1 on invalid options (message in err). */
+int auris__decode_group_size(const struct auris__decode_options *o, int *fin_cap,
+                             struct auris_error *err);
+
+/* The value a Python float parsed from the shortest decimal spelling of f would have. */
+double auris__py_float(float f);
 
 /* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index. */
 int auris__detect_language_encoded(struct auris_session *s, float *probs /* [n_langs] or NULL */);

@@ -1,15 +1,10 @@
 /*
- * greedy.c — decoding one window at temperature 0: start sequence, logit filters, greedy
- * selection, sequence statistics and language detection.
+ * greedy.c — decoding helpers: the suppress list, the start sequence, text statistics, the
+ * greedy entry point and language detection.
  *
- * Reference: openai/whisper decoding.py — DecodingTask._get_initial_tokens, _get_suppress_tokens,
- * _main_loop, run; SuppressBlank; SuppressTokens; GreedyDecoder; detect_language; and utils.py
- * compression_ratio. The reference's quirks are kept on purpose: the no-speech probability comes
- * from the unfiltered logits at the <|startoftranscript|> position of the first step; the summed
- * log-probability uses the filtered logits and includes <|endoftext|>; the average divides by
- * (text tokens + 1).
- * Invariants: all buffers come from the session; only the result's token copy and text are
- * allocated (once, at the end).
+ * Reference: openai/whisper decoding.py — DecodingTask._get_suppress_tokens, detect_language; and
+ * utils.py compression_ratio. The decoding loop itself is in task.c (state machine) and
+ * window.c (the network as its logits source); auris__decode_greedy is kept as a wrapper.
  */
 #include "decode/decode.h"
 
@@ -74,8 +69,8 @@ enum auris_err auris__suppress_tokens(const struct auris__tokenizer *tok, const 
     enum auris_err rc;
     *ids_out = NULL;
     *n_out = 0;
-    if (!spec)
-        spec = "";
+    if (!spec || !*spec) /* the reference's `if options.suppress_tokens:`: no filter at all */
+        return AURIS_OK;
     size_t cap = strlen(spec) / 2 + 8;
     bool want_default = false;
     size_t n = 0;
@@ -221,94 +216,25 @@ static int argmax_first(const float *x, int n)
 enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris__decode_options *o,
                                     struct auris__decode_result *res, struct auris_error *err)
 {
-    const auris_model *m = s->model;
-    const struct auris__tokenizer *tok = m->tok;
-    const struct auris__specials *sp = auris__tokenizer_specials(tok);
-    const int n_vocab = m->dims.n_vocab;
-    const int n_ctx = m->dims.n_text_ctx;
-    int *seq = s->tokens; /* [n_text_ctx + 1] */
-    enum auris_err rc;
-
-    memset(res, 0, sizeof *res);
-
-    /* initial tokens: [<|startofprev|> prompt…] sot-sequence */
-    int n = 0;
-    if (o->n_prompt > 0) {
-        int max_prompt = n_ctx / 2 - 1;
-        int np = o->n_prompt > max_prompt ? max_prompt : o->n_prompt;
-        seq[n++] = sp->sot_prev;
-        memcpy(seq + n, o->prompt + (o->n_prompt - np), (size_t)np * sizeof *seq);
-        n += np;
-    }
-    int sot_index = n;
-    n += auris__sot_sequence(tok, o, seq + n);
-    const int sample_begin = n;
-
-    int space_ids[8];
-    size_t n_space = 0;
-    {
-        int *ids = NULL;
-        rc = auris__tokenizer_encode(tok, " ", 1, &ids, &n_space, err);
-        if (rc != AURIS_OK)
-            return rc;
-        if (n_space > AURIS_ARRAY_LEN(space_ids))
-            n_space = AURIS_ARRAY_LEN(space_ids);
-        memcpy(space_ids, ids, n_space * sizeof *ids);
-        free(ids);
-    }
-
-    auris__decoder_reset(&s->nn);
-    double sum_logprob = 0.0;
-    float *last = s->logits;            /* [n_vocab] */
-    float *at_sot = s->logits + n_vocab; /* [n_vocab] */
-    for (int i = 0; i < o->sample_len; i++) {
-        if (i == 0) {
-            int rows[2] = {n - 1, sot_index};
-            rc = auris__decode(&s->nn, seq, n, rows, 2, s->logits);
-        } else {
-            int row = 0;
-            rc = auris__decode(&s->nn, seq + n - 1, 1, &row, 1, s->logits);
-        }
-        if (rc != AURIS_OK)
-            return auris__fail(err, rc, "decoder forward pass failed at position %d", n);
-        if (i == 0) {
-            double lse = log_sum_exp(at_sot, n_vocab);
-            res->no_speech_prob = exp((double)at_sot[sp->no_speech] - lse);
-        }
-        if (o->suppress_blank && n == sample_begin) {
-            for (size_t k = 0; k < n_space; k++)
-                last[space_ids[k]] = -INFINITY;
-            last[sp->eot] = -INFINITY;
-        }
-        for (size_t k = 0; k < o->n_suppress; k++)
-            last[o->suppress[k]] = -INFINITY;
-
-        int next = argmax_first(last, n_vocab);
-        sum_logprob += (double)last[next] - log_sum_exp(last, n_vocab);
-        seq[n++] = next;
-        if (next == sp->eot || n > n_ctx)
-            break;
-    }
-
-    int n_text = n - sample_begin;
-    if (n_text > 0 && seq[n - 1] == sp->eot)
-        n_text--;
-    res->tokens = malloc((size_t)(n_text > 0 ? n_text : 1) * sizeof *res->tokens);
-    if (!res->tokens)
-        return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
-    memcpy(res->tokens, seq + sample_begin, (size_t)n_text * sizeof *res->tokens);
-    res->n_tokens = n_text;
-    rc = auris__tokenizer_decode(tok, res->tokens, (size_t)n_text, &res->text, err);
-    if (rc != AURIS_OK) {
-        auris__decode_result_clear(res);
-        return rc;
-    }
-    auris__strip_inplace(res->text);
-    res->sum_logprob = sum_logprob;
-    res->avg_logprob = sum_logprob / (double)(n_text + 1);
-    res->compression_ratio = auris__compression_ratio(res->text, strlen(res->text));
-    res->temperature = 0.0f;
-    return AURIS_OK;
+    if (!o)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "auris__decode_greedy: NULL options");
+    /* only the fields of the original contract are read; the rest take greedy defaults */
+    struct auris__decode_options g = {0};
+    g.task = o->task;
+    g.language_token = o->language_token;
+    g.without_timestamps = o->without_timestamps;
+    g.suppress_blank = o->suppress_blank;
+    g.suppress = o->suppress;
+    g.n_suppress = o->n_suppress;
+    g.sample_len = o->sample_len;
+    g.prompt = o->prompt;
+    g.n_prompt = o->n_prompt;
+    g.beam_size = 1;
+    g.best_of = 1;
+    g.patience = NAN;
+    g.length_penalty = NAN;
+    g.max_initial_timestamp = 1.0f;
+    return auris__decode_window(s, &g, res, err);
 }
 
 int auris__detect_language_encoded(struct auris_session *s, float *probs)

@@ -1,8 +1,10 @@
 /*
  * session.c — creation and release of auris_session, the per-request state.
  *
- * Invariants: every buffer a transcription needs is allocated here, once, from the model's
- * dimensions; auris_session_free releases all of it (NULL-safe, single cleanup path).
+ * Invariants: the buffers a transcription needs are allocated here from the model's dimensions,
+ * except those sized by the decoding options (beams, samples), which auris__decode_window
+ * reserves before its loop and keeps for later windows; auris_session_free releases all of it
+ * (NULL-safe, single cleanup path).
  */
 #include "decode/decode.h"
 
@@ -19,6 +21,7 @@ void auris_session_free(auris_session *s)
     if (!s)
         return;
     auris__nn_state_free(&s->nn);
+    auris__decode_work_free(&s->work);
     auris__aligned_free(s->mel_window);
     auris__aligned_free(s->logits);
     auris__aligned_free(s->logprobs);
@@ -40,6 +43,7 @@ enum auris_err auris_session_create(const auris_model *model,
     if (!s)
         return auris__fail(err, AURIS_ERR_NOMEM, "out of memory creating a session");
     s->model = model;
+    s->n_blank = -1;
     rc = auris__nn_state_init(&s->nn, model, p.n_threads, err);
     if (rc != AURIS_OK)
         goto fail;

@@ -7,8 +7,13 @@
  * against the token embedding), ResidualAttentionBlock, MultiHeadAttention (key has no bias).
  * Convolutions are im2col + gemm_nt: the weight [out][in][3] is read as a Linear [out][in*3]
  * because the im2col columns are ordered (in, k).
- * Invariants: every buffer is allocated by auris__nn_state_init; encode/decode allocate nothing
- * and never write to the model. Buffer layouts are documented where they are carved.
+ * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product;
+ * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
+ * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
+ * only the slots that are needed twice, instead of gathering the whole cache as the reference.
+ * Invariants: buffers are allocated by auris__nn_state_init and auris__nn_reserve only;
+ * encode/decode allocate nothing and never write to the model. Buffer layouts are documented
+ * where they are carved.
  */
 #include "nn/nn.h"
 #include "nn/ops.h"
@@ -112,6 +117,10 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
         !st->self_v || !st->dec_buf)
         goto nomem;
     st->n_past = 0;
+    st->n_slots = 1;
+    st->n_seq = 1;
+    for (int i = 0; i < AURIS__NN_MAX_SEQ; i++)
+        st->slot[i] = i;
     return AURIS_OK;
 nomem:
     auris__nn_state_free(st);
@@ -120,8 +129,82 @@ nomem:
 
 void auris__decoder_reset(struct auris__nn_state *st)
 {
-    if (st)
-        st->n_past = 0;
+    if (!st)
+        return;
+    st->n_past = 0;
+    st->n_seq = 1;
+    for (int i = 0; i < AURIS__NN_MAX_SEQ; i++)
+        st->slot[i] = i;
+}
+
+enum auris_err auris__nn_reserve(struct auris__nn_state *st, int n_seq, struct auris_error *err)
+{
+    if (!st || !st->model || n_seq < 1 || n_seq > AURIS__NN_MAX_SEQ)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG,
+                           "nn: %d sequences requested, the limit is %d", n_seq,
+                           AURIS__NN_MAX_SEQ);
+    if (n_seq <= st->n_slots)
+        return AURIS_OK;
+    const struct auris_model_dims *d = &st->model->dims;
+    size_t per_slot, count;
+    if (!mul3((size_t)d->n_text_layer, (size_t)d->n_text_ctx, (size_t)d->n_text_state,
+              &per_slot) ||
+        !auris__mul_ok(per_slot, (size_t)n_seq, &count))
+        return auris__fail(err, AURIS_ERR_NOMEM, "nn: KV cache size overflows");
+    float *k = alloc_floats(count), *v = alloc_floats(count);
+    if (!k || !v) {
+        auris__aligned_free(k);
+        auris__aligned_free(v);
+        return auris__fail(err, AURIS_ERR_NOMEM, "nn: out of memory for a %d-sequence KV cache",
+                           n_seq);
+    }
+    auris__aligned_free(st->self_k);
+    auris__aligned_free(st->self_v);
+    st->self_k = k;
+    st->self_v = v;
+    st->n_slots = n_seq;
+    auris__decoder_reset(st);
+    return AURIS_OK;
+}
+
+enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq, const int *src)
+{
+    if (!st || !st->model || !src || n_seq < 1 || n_seq > st->n_slots)
+        return AURIS_ERR_INVALID_ARG;
+    for (int i = 0; i < n_seq; i++)
+        if (src[i] < 0 || src[i] >= st->n_seq)
+            return AURIS_ERR_INVALID_ARG;
+    const struct auris_model_dims *d = &st->model->dims;
+    int claimed[AURIS__NN_MAX_SEQ] = {0};
+    int slot[AURIS__NN_MAX_SEQ];
+    /* the first user of a source keeps its slot; slots nobody reads are free for copies */
+    for (int i = 0; i < n_seq; i++) {
+        int s = st->slot[src[i]];
+        slot[i] = claimed[s] ? -1 : s;
+        claimed[s] = 1;
+    }
+    size_t Ln = (size_t)d->n_text_ctx * d->n_text_state;
+    size_t len = (size_t)st->n_past * d->n_text_state;
+    int next_free = 0;
+    for (int i = 0; i < n_seq; i++) {
+        if (slot[i] >= 0)
+            continue;
+        while (claimed[next_free])
+            next_free++; /* n_seq <= n_slots guarantees one is left */
+        int from = st->slot[src[i]], to = next_free;
+        claimed[to] = 1;
+        slot[i] = to;
+        for (int l = 0; l < d->n_text_layer; l++) {
+            size_t base = (size_t)l * st->n_slots * Ln;
+            memcpy(st->self_k + base + (size_t)to * Ln, st->self_k + base + (size_t)from * Ln,
+                   len * sizeof(float));
+            memcpy(st->self_v + base + (size_t)to * Ln, st->self_v + base + (size_t)from * Ln,
+                   len * sizeof(float));
+        }
+    }
+    memcpy(st->slot, slot, (size_t)n_seq * sizeof *slot);
+    st->n_seq = n_seq;
+    return AURIS_OK;
 }
 
 /* ---- encoder ------------------------------------------------------------------------------ */
@@ -187,10 +270,15 @@ static void add_range(void *c, size_t b, size_t e)
 struct block_io {
     float *x, *xn, *q, *att, *hidden, *scores;
     size_t s_stride;
-    float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off */
+    float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off (of each sequence's slot) */
     int kv_off, causal;
     const float *ck, *cv;
     int n_cross;
+    /* batched decoding: rows = n_seq * n_tok, sequence b's rows are [b*n_tok, (b+1)*n_tok) and
+     * its cache is kbuf/vbuf + slot[b] * slot_stride; n_seq <= 1: one sequence at kbuf/vbuf */
+    int n_seq, n_tok;
+    const int *slot;
+    size_t slot_stride;
 };
 
 static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w, int rows, int n,
@@ -212,7 +300,7 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
         a.v = io->cv;
         a.n_kv = io->n_cross;
         a.causal_past = -1;
-    } else {
+    } else if (io->n_seq <= 1) {
         float *kr = io->kbuf + (size_t)io->kv_off * n, *vr = io->vbuf + (size_t)io->kv_off * n;
         auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kr, n);
         auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, vr, n);
@@ -220,6 +308,26 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
         a.v = io->vbuf;
         a.n_kv = io->kv_off + rows;
         a.causal_past = io->causal ? io->kv_off : -1;
+    } else {
+        /* all sequences' new K/V in one product (into the idle MLP buffer), then scattered to
+         * the slots, whose order is arbitrary after beam reordering */
+        float *kn = io->hidden, *vn = io->hidden + (size_t)rows * n;
+        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kn, n);
+        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, vn, n);
+        size_t chunk = (size_t)io->n_tok * n;
+        for (int b = 0; b < io->n_seq; b++) {
+            size_t dst = (size_t)io->slot[b] * io->slot_stride + (size_t)io->kv_off * n;
+            memcpy(io->kbuf + dst, kn + (size_t)b * chunk, chunk * sizeof(float));
+            memcpy(io->vbuf + dst, vn + (size_t)b * chunk, chunk * sizeof(float));
+        }
+        a.k = io->kbuf;
+        a.v = io->vbuf;
+        a.n_q = io->n_tok;
+        a.n_kv = io->kv_off + io->n_tok;
+        a.causal_past = io->causal ? io->kv_off : -1;
+        a.n_batch = io->n_seq;
+        a.kv_index = io->slot;
+        a.kv_bstride = io->slot_stride;
     }
     auris__attention_run(pool, &a);
     auris__gemm_nt_acc(pool, rows, n, n, io->att, n, w->o_w.data, w->o_w.type, n, w->o_b, io->x,
@@ -294,30 +402,27 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
 
 /* ---- decoder ------------------------------------------------------------------------------ */
 
-static void embed_row(const struct auris__tensor *emb, int tok, int n, float *out)
+/* Row `tok` of the token embedding [n_vocab][n] as f32, whatever its element type. */
+static void embed_row(const struct auris__tensor *emb, int tok, float *out)
 {
-    if (emb->type == AURIS_DT_F16) {
-        const uint16_t *r = (const uint16_t *)emb->data + (size_t)tok * n;
-        for (int i = 0; i < n; i++)
-            out[i] = auris__f16_to_f32(r[i]);
-    } else {
-        const float *r = (const float *)emb->data + (size_t)tok * n;
-        memcpy(out, r, (size_t)n * sizeof *out);
-    }
+    auris__row_to_f32(emb, tok, out);
 }
 
-enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
-                             const int *rows, int n_rows, float *logits)
+enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const int *tokens,
+                                   int n_tokens, const int *rows, int n_rows, float *logits)
 {
-    if (!st || !st->model || !st->dec_buf || !tokens || n_tokens <= 0 || n_rows < 0)
+    if (!st || !st->model || !st->dec_buf || !tokens || n_tokens <= 0 || n_rows < 0 ||
+        n_seq < 1 || n_seq != st->n_seq)
         return AURIS_ERR_INVALID_ARG;
     const auris_model *m = st->model;
     const struct auris_model_dims *d = &m->dims;
-    if (n_tokens > d->n_text_ctx - st->n_past || n_rows > d->n_text_ctx)
+    if (n_tokens > d->n_text_ctx - st->n_past || n_rows > d->n_text_ctx / n_seq ||
+        n_tokens > d->n_text_ctx / n_seq)
         return AURIS_ERR_INVALID_ARG;
     if (n_rows > 0 && (!rows || !logits))
         return AURIS_ERR_INVALID_ARG;
-    for (int i = 0; i < n_tokens; i++)
+    int total = n_seq * n_tokens;
+    for (int i = 0; i < total; i++)
         if (tokens[i] < 0 || tokens[i] >= d->n_vocab)
             return AURIS_ERR_INVALID_ARG;
     for (int i = 0; i < n_rows; i++)
@@ -338,29 +443,47 @@ enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int 
     io.kv_off = st->n_past;
     io.causal = 1;
     io.n_cross = T;
+    io.n_seq = n_seq;
+    io.n_tok = n_tokens;
+    io.slot = st->slot;
+    io.slot_stride = Ln;
 
-    for (int i = 0; i < n_tokens; i++) {
-        float *xr = io.x + (size_t)i * n;
-        const float *pos = m->dec_pos + (size_t)(st->n_past + i) * n;
-        embed_row(&m->tok_emb, tokens[i], n, xr);
+    for (int r = 0; r < total; r++) {
+        float *xr = io.x + (size_t)r * n;
+        const float *pos = m->dec_pos + (size_t)(st->n_past + r % n_tokens) * n;
+        embed_row(&m->tok_emb, tokens[r], xr);
         for (int j = 0; j < n; j++)
             xr[j] += pos[j];
     }
     for (int l = 0; l < d->n_text_layer; l++) {
-        io.kbuf = st->self_k + (size_t)l * Ln;
-        io.vbuf = st->self_v + (size_t)l * Ln;
+        size_t layer = (size_t)l * st->n_slots * Ln;
+        io.kbuf = st->self_k + layer;
+        io.vbuf = st->self_v + layer;
+        if (n_seq == 1) { /* the single-sequence path writes the slot directly */
+            io.kbuf += (size_t)st->slot[0] * Ln;
+            io.vbuf += (size_t)st->slot[0] * Ln;
+        }
         io.ck = st->cross_k + (size_t)l * T * n;
         io.cv = st->cross_v + (size_t)l * T * n;
-        run_block(pool, &m->dec[l], n_tokens, n, d->n_text_head, &io, 1);
+        run_block(pool, &m->dec[l], total, n, d->n_text_head, &io, 1);
     }
     st->n_past += n_tokens;
 
     /* final norm of the requested rows only, then logits against the token embedding */
-    for (int r = 0; r < n_rows; r++)
-        auris__layernorm(NULL, 1, n, io.x + (size_t)rows[r] * n, n, io.xn + (size_t)r * n, n,
-                         m->dec_ln_w, m->dec_ln_b);
+    for (int b = 0; b < n_seq; b++)
+        for (int r = 0; r < n_rows; r++)
+            auris__layernorm(NULL, 1, n, io.x + ((size_t)b * n_tokens + rows[r]) * n, n,
+                             io.xn + ((size_t)b * n_rows + r) * n, n, m->dec_ln_w, m->dec_ln_b);
     if (n_rows > 0)
-        auris__gemm_nt(pool, n_rows, d->n_vocab, n, io.xn, n, m->tok_emb.data, m->tok_emb.type, n,
-                       NULL, logits, d->n_vocab);
+        auris__gemm_nt(pool, n_seq * n_rows, d->n_vocab, n, io.xn, n, m->tok_emb.data,
+                       m->tok_emb.type, n, NULL, logits, d->n_vocab);
     return AURIS_OK;
+}
+
+enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
+                             const int *rows, int n_rows, float *logits)
+{
+    if (!st || st->n_seq != 1)
+        return AURIS_ERR_INVALID_ARG;
+    return auris__decode_batch(st, 1, tokens, n_tokens, rows, n_rows, logits);
 }

@@ -4,8 +4,11 @@
  * Reference: openai/whisper model.py (AudioEncoder, TextDecoder, ResidualAttentionBlock,
  * MultiHeadAttention, sinusoids). LayerNorm eps 1e-5, exact (erf) GELU, attention scaled by
  * d_head^-0.25 on both q and k, causal mask in decoder self-attention.
- * Invariants: forward passes allocate nothing — every buffer below is sized once by
- * auris__nn_state_init for the model's dimensions; the model is only read.
+ * Invariants: forward passes allocate nothing — every buffer below is sized by
+ * auris__nn_state_init for the model's dimensions (one sequence) and grown only by
+ * auris__nn_reserve, which callers run before a decoding loop; the model is only read.
+ * Several sequences (beams, best-of samples) decode in lockstep: they share n_past and the
+ * cross-attention K/V (one audio), each owns a self-attention cache slot.
  */
 #ifndef AURIS_NN_H
 #define AURIS_NN_H
@@ -28,15 +31,20 @@ struct auris__nn_state {
     float *cross_k;      /* [n_text_layer][n_audio_ctx][n_text_state] */
     float *cross_v;      /* [n_text_layer][n_audio_ctx][n_text_state] */
 
-    /* self-attention KV cache */
-    float *self_k;       /* [n_text_layer][n_text_ctx][n_text_state] */
-    float *self_v;       /* [n_text_layer][n_text_ctx][n_text_state] */
-    int n_past;          /* positions already in the cache */
+    /* self-attention KV cache, one slot per sequence */
+    float *self_k;       /* [n_text_layer][n_slots][n_text_ctx][n_text_state] */
+    float *self_v;       /* [n_text_layer][n_slots][n_text_ctx][n_text_state] */
+    int n_slots;         /* cache capacity in sequences (1 .. AURIS__NN_MAX_SEQ) */
+    int n_seq;           /* live sequences (1 after a reset) */
+    int slot[16];        /* [AURIS__NN_MAX_SEQ] sequence i's cache slot; distinct for i < n_seq */
+    int n_past;          /* positions already in the cache (the same for every sequence) */
 
     /* decoder scratch, for up to n_text_ctx tokens at once */
     float *dec_buf;
     size_t dec_buf_len;
 };
+
+#define AURIS__NN_MAX_SEQ 16 /* sequences decoded together (beam_size / best_of cap) */
 
 /* Allocates every buffer for `model` and creates a pool of n_threads (<= 0: online CPUs).
  * UNSUPPORTED when the dims are unusable (n_state not a multiple of n_head, or n_text_state !=
@@ -50,10 +58,32 @@ void auris__nn_state_free(struct auris__nn_state *st); /* NULL-safe, idempotent 
  * INVALID_ARG for NULL arguments. */
 enum auris_err auris__encode(struct auris__nn_state *st, const float *mel /* [n_mels][3000] */);
 
-/* Empties the self-attention KV cache (cross K/V are kept). */
+/* Empties the self-attention KV cache (cross K/V are kept); one live sequence. */
 void auris__decoder_reset(struct auris__nn_state *st);
 
-/* Runs the decoder over n_tokens new tokens at positions n_past .. n_past+n_tokens-1 (appending
+/* Makes room for n_seq sequences (1..AURIS__NN_MAX_SEQ). Allocates only when the cache is
+ * smaller; then the self-attention cache is emptied (as auris__decoder_reset), so call it before
+ * a window's decoding loop (after auris__encode is fine). INVALID_ARG, NOMEM. */
+enum auris_err auris__nn_reserve(struct auris__nn_state *st, int n_seq, struct auris_error *err);
+
+/* Batched decoding step: each of the st->n_seq live sequences appends n_tokens tokens
+ * (tokens [n_seq][n_tokens]) at positions n_past ..; the rows go through the matrix products
+ * together, attention runs per sequence over its own cache slot. Writes the logits of the
+ * positions rows[] (indices 0..n_tokens-1 into each sequence's new tokens) to
+ * logits [n_seq][n_rows][n_vocab]. n_seq must equal st->n_seq; n_seq*n_tokens and n_seq*n_rows
+ * at most n_text_ctx. INVALID_ARG on bad arguments (nothing is changed then). */
+enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const int *tokens,
+                                   int n_tokens, const int *rows, int n_rows,
+                                   float *logits /* [n_seq][n_rows][n_vocab] */);
+
+/* Reorders the live sequences as the reference's rearrange_kv_cache: new sequence i continues
+ * old sequence src[i] (src values may repeat or be dropped); afterwards st->n_seq = n_seq.
+ * Slots are reassigned so that only repeated sources are copied (their first n_past
+ * positions). INVALID_ARG when n_seq > n_slots or a src is not a live sequence. */
+enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq,
+                                 const int *src /* [n_seq] */);
+
+/* One sequence (st->n_seq must be 1): runs the decoder over n_tokens new tokens at positions n_past .. n_past+n_tokens-1 (appending
  * to the KV cache) and writes the logits of the positions listed in rows[] (indices into this
  * call's tokens, 0..n_tokens-1) to logits [n_rows][n_vocab].
  * rows[] may repeat an index; n_rows may be 0 (rows/logits may then be NULL) and at most n_text_ctx.

@@ -127,17 +127,22 @@ static void att_task(void *c, int task, int thread)
 {
     const struct att_ctx *ac = c;
     const struct auris__attention *a = ac->a;
-    int h = task / ac->n_qblk, qb = task % ac->n_qblk;
+    int per_batch = a->n_head * ac->n_qblk;
+    int b = task / per_batch, t = task % per_batch;
+    int h = t / ac->n_qblk, qb = t % ac->n_qblk;
     int q0 = qb * AURIS__ATT_QB, nq = AURIS_MIN(AURIS__ATT_QB, a->n_q - q0);
     int d = a->d_head;
+    size_t kv_off = a->n_batch > 1 ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
+    const float *kb = a->k + kv_off, *vb = a->v + kv_off;
+    size_t row0 = (size_t)b * (size_t)a->n_q + (size_t)q0; /* first query row of this task */
     /* keys after the block's last query position are masked for every row: skip them */
     int width = a->n_kv;
     if (a->causal_past >= 0)
         width = AURIS_MIN(a->n_kv, a->causal_past + q0 + nq);
     float *s = a->s_buf + (size_t)thread * a->s_stride;
     float *scratch = auris__pool_scratch(ac->pool, thread);
-    const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * d;
-    auris__gemm_nt_serial(nq, width, d, q, a->ldq, a->k + (size_t)h * d, AURIS_DT_F32, a->ldk,
+    const float *q = a->q + row0 * a->ldq + (size_t)h * d;
+    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + (size_t)h * d, AURIS_DT_F32, a->ldk,
                           NULL, s, width, scratch);
     float scale = 1.0f / sqrtf((float)d);
     for (int i = 0; i < nq; i++) {
@@ -146,8 +151,8 @@ static void att_task(void *c, int task, int thread)
             len = AURIS_MIN(width, a->causal_past + q0 + i + 1);
         softmax_row(s + (size_t)i * width, len, width, scale);
     }
-    auris__gemm_nn_serial(nq, d, width, s, width, a->v + (size_t)h * d, a->ldv,
-                          a->out + (size_t)q0 * a->ldo + (size_t)h * d, a->ldo, scratch);
+    auris__gemm_nn_serial(nq, d, width, s, width, vb + (size_t)h * d, a->ldv,
+                          a->out + row0 * a->ldo + (size_t)h * d, a->ldo, scratch);
 }
 
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a)
@@ -156,6 +161,9 @@ void auris__attention_run(struct auris__pool *pool, const struct auris__attentio
         return;
     if (a->s_stride < (size_t)AURIS__ATT_QB * (size_t)a->n_kv)
         return;
+    int n_batch = a->n_batch > 1 ? a->n_batch : 1;
+    if (n_batch > 1 && !a->kv_index)
+        return;
     struct att_ctx c = {a, pool, (a->n_q + AURIS__ATT_QB - 1) / AURIS__ATT_QB};
-    auris__pool_run(pool, att_task, &c, a->n_head * c.n_qblk);
+    auris__pool_run(pool, att_task, &c, n_batch * a->n_head * c.n_qblk);
 }

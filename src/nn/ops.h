@@ -28,7 +28,10 @@ void auris__gelu(struct auris__pool *pool, float *x, size_t count);
 /* Multi-head attention on projected q/k/v (heads are column slices of width d_head):
  * out[i][h] = softmax(q[i][h] · k[j][h] / sqrt(d_head) over j) · v[j][h].
  * causal_past >= 0: query i sits at position causal_past + i and sees keys j <= that position;
- * -1: no mask. s_buf: pool_size * s_stride floats, s_stride >= AURIS__ATT_QB * n_kv. */
+ * -1: no mask. s_buf: pool_size * s_stride floats, s_stride >= AURIS__ATT_QB * n_kv.
+ * Batches (n_batch > 1): batch b owns query/output rows [b*n_q, (b+1)*n_q) and attends to the
+ * keys/values at k/v + kv_index[b] * kv_bstride (each sequence its own KV-cache slot), with the
+ * same n_kv and causal_past for all; n_batch <= 1 is a single batch at k/v. */
 struct auris__attention {
     const float *q, *k, *v;
     int ldq, ldk, ldv;
@@ -38,6 +41,9 @@ struct auris__attention {
     int causal_past;
     float *s_buf;
     size_t s_stride;
+    int n_batch;
+    const int *kv_index; /* [n_batch] */
+    size_t kv_bstride;   /* floats between consecutive kv_index slots */
 };
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
 
