@@ -114,6 +114,10 @@ struct auris_model_params {
      * vocabulary (OpenAI .pt files). NULL: $AURIS_ASSETS, then the model's own directory, then the
      * cache directory ($AURIS_CACHE, $XDG_CACHE_HOME/auris, ~/.cache/auris). */
     const char *assets_dir;
+    /* The official model this checkpoint is, e.g. "base.en": selects that model's published
+     * alignment heads (its decoder shape must match, else AURIS_ERR_INVALID_ARG). NULL: all
+     * heads of the decoder's second half, as the reference does for unnamed models. */
+    const char *official_name;
 };
 
 /* Defaults for auris_model_load. */
@@ -169,57 +173,115 @@ void auris_session_free(auris_session *session);
 
 /* ---- transcription ------------------------------------------------------------------------ */
 
+/* Follows openai/whisper transcribe() and DecodingOptions field by field. Floats documented
+ * "NaN = None" take NaN where the reference takes None. */
+
 enum auris_task { AURIS_TASK_TRANSCRIBE = 0, AURIS_TASK_TRANSLATE = 1 };
 
 struct auris_segment;
 
-/* Called once per finished segment, in order, during auris_transcribe_pcm. The segment is only
- * valid during the call. Return false to cancel (the call then fails with AURIS_ERR_CANCELLED). */
+/* Called once per decoded segment, in order, during auris_transcribe_pcm — the segments the
+ * reference prints in verbose mode, before empty or zero-length ones are cleared in the result.
+ * The segment is only valid during the call. Return false to cancel (AURIS_ERR_CANCELLED). */
 typedef bool (*auris_segment_fn)(void *user, const struct auris_segment *segment);
+
+/* Called after each window: `done` of `total` content mel frames (10 ms each) are processed.
+ * Return false to cancel (AURIS_ERR_CANCELLED). */
+typedef bool (*auris_progress_fn)(void *user, int64_t done, int64_t total);
+
+/* Called once, before any segment, when the language was detected (language == NULL on a
+ * multilingual model): `code` ("en") and probs[0..n_probs-1] in auris_language_code order.
+ * Only valid during the call. Return false to cancel (AURIS_ERR_CANCELLED). */
+typedef bool (*auris_language_fn)(void *user, const char *code, const float *probs, int n_probs);
 
 struct auris_transcribe_params {
     const char *language;        /* code or name; NULL: detect from the first 30 s */
-    enum auris_task task;        /* default TRANSCRIBE */
-    float temperature;           /* 0: greedy (the only value this version decodes) */
-    int beam_size;               /* 1 (beam search arrives later; >1 is UNSUPPORTED) */
-    bool without_timestamps;     /* true (timestamp decoding arrives later; false is UNSUPPORTED) */
-    const char *suppress_tokens; /* comma-separated ids; "-1" = the reference's default set */
-    bool suppress_blank;         /* suppress " " and <|endoftext|> at the first step */
+    enum auris_task task;        /* TRANSCRIBE (default) or TRANSLATE (X -> English) */
+    /* Temperatures tried in order, falling back to the next one when a window's result is too
+     * repetitive (compression_ratio_threshold) or improbable (logprob_threshold). NULL: the
+     * default (0, 0.2, 0.4, 0.6, 0.8, 1). The array is read during the call only. */
+    const double *temperatures;
+    int n_temperatures;          /* entries in `temperatures` (1 .. 256) */
+    int beam_size;               /* beams at temperature 0; <= 1: greedy. Default 5 */
+    int best_of;                 /* independent samples at temperature > 0; <= 1: one. Default 5 */
+    float patience;              /* beam search patience (> 0); NaN = None (1.0) */
+    float length_penalty;        /* in [0, 1]; NaN = None (rank by sum_logprob / length) */
+    uint64_t seed;               /* seed of the sampling random generator; default 0 */
+    bool without_timestamps;     /* decode text only (<|notimestamps|>); default false */
+    float max_initial_timestamp; /* seconds; the first timestamp is at most this; default 1.0 */
+    const char *suppress_tokens; /* comma-separated ids; "-1" = the reference's non-speech set */
+    bool suppress_blank;         /* suppress " " and <|endoftext|> at the first step; true */
     const char *initial_prompt;  /* text given as previous context to the first window, or NULL */
-    bool condition_on_previous_text; /* feed each window's text as the next window's prompt */
-    float no_speech_threshold;   /* 0.6; NaN disables the no-speech skip */
-    float logprob_threshold;     /* -1.0; NaN disables */
-    float compression_ratio_threshold; /* 2.4; NaN disables (used by fallback, arriving later) */
-    auris_segment_fn on_segment; /* optional streaming callback */
-    void *user;                  /* passed to on_segment */
+    bool carry_initial_prompt;   /* prepend initial_prompt to every window's prompt; false */
+    const char *prefix;          /* text forced at the start of every window's output, or NULL */
+    bool condition_on_previous_text; /* previous windows' text as the next prompt; true */
+    float compression_ratio_threshold; /* fall back above this zlib ratio; 2.4; NaN = None */
+    float logprob_threshold;     /* fall back below this average log-probability; -1; NaN = None */
+    float no_speech_threshold;   /* skip a window as silence above this no-speech probability
+                                  * when its avg logprob is below logprob_threshold; 0.6;
+                                  * NaN = None */
+    /* clip_timestamps: start,end,start,end,... seconds (>= 0) of the parts to transcribe; an
+     * odd count means the last clip runs to the end. n == 0: the whole input. */
+    const double *clip_timestamps;
+    int n_clip_timestamps;
+    /* Word-level timestamps (cross-attention DTW) arrive in a later version: word_timestamps
+     * true and a hallucination_silence_threshold other than NaN are AURIS_ERR_UNSUPPORTED. The
+     * punctuation sets (NULL: the reference's) are the words' merging rules. */
+    bool word_timestamps;
+    const char *prepend_punctuations;
+    const char *append_punctuations;
+    float hallucination_silence_threshold; /* seconds; NaN = None */
+    auris_segment_fn on_segment;   /* optional streaming of segments */
+    auris_progress_fn on_progress; /* optional */
+    auris_language_fn on_language; /* optional */
+    void *user;                    /* passed to the callbacks */
 };
 
-/* The reference CLI's defaults, restricted to what this version implements. */
+/* The reference transcribe()'s defaults with the reference CLI's beam_size 5 / best_of 5. */
 struct auris_transcribe_params auris_transcribe_default_params(void);
+
+/* One word with its time span (word-level timestamps). */
+struct auris_word {
+    char *word;               /* UTF-8, with its leading space as the reference keeps it */
+    double start, end;        /* seconds */
+    double probability;
+};
 
 struct auris_segment {
     int id;
     int seek;                 /* window start, in mel frames (10 ms) */
     double start, end;        /* seconds */
-    char *text;               /* UTF-8 */
-    int *tokens;              /* text tokens of the segment */
+    char *text;               /* UTF-8, as decoded (not stripped) */
+    int *tokens;              /* the segment's tokens, timestamps included, as the reference */
     int n_tokens;
-    float temperature;
+    double temperature;       /* temperature of the decoding that was kept */
     double avg_logprob;
     double compression_ratio;
     double no_speech_prob;
+    /* The reference's "words" entry: present (has_words) with word timestamps, and — a quirk of
+     * the reference kept for identical output — as an empty list on segments cleared for being
+     * empty or instantaneous. */
+    struct auris_word *words;
+    int n_words;
+    bool has_words;
 };
 
 struct auris_result {
-    char *text;               /* UTF-8 transcript of the whole input */
+    char *text;               /* UTF-8 transcript of the whole input (the reference's "text") */
     char language[16];        /* code of the language used ("en") */
+    float *language_probs;    /* [n_language_probs], auris_language_code order, when the
+                               * language was detected; else NULL */
+    int n_language_probs;
     struct auris_segment *segments;
     int n_segments;
 };
 
-/* Transcribes 16 kHz mono PCM. On success *out holds a result to free with auris_result_free.
+/* Transcribes 16 kHz mono PCM as the reference's transcribe(): 30 s windows with the sequential
+ * seek algorithm, temperature fallback, no-speech skip, previous text as prompt.
+ * On success *out holds a result to free with auris_result_free.
  * Errors: INVALID_ARG (bad params, e.g. unknown language), UNSUPPORTED (an option this version
- * does not implement), NOMEM. Not thread-safe per session. */
+ * does not implement), CANCELLED (a callback returned false), NOMEM. Not thread-safe per
+ * session. */
 enum auris_err auris_transcribe_pcm(auris_session *session, const float *pcm, size_t n_samples,
                                     const struct auris_transcribe_params *params,
                                     struct auris_result **out, struct auris_error *err);

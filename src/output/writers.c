@@ -1,42 +1,75 @@
 /*
- * writers.c — txt and json result writers and the all-or-nothing file writer.
+ * writers.c — format names, format_timestamp, the txt and tsv writers and the all-or-nothing
+ * file writer.
  *
- * Reference: openai/whisper utils.py WriteTXT (each segment's stripped text on its own line) and
- * WriteJSON (the result dict). JSON is produced with cJSON; text stays UTF-8.
- * Invariants: a file appears under its final name only after it was completely written and
- * flushed; temporary files are removed on every failure path.
+ * Reference: openai/whisper utils.py format_timestamp (round(seconds * 1000), Python's
+ * half-to-even rounding), WriteTXT (each segment's stripped text on its own line), WriteTSV
+ * ("start\tend\ttext" header, integer milliseconds, tabs in the text replaced by spaces),
+ * get_writer("all") (txt, vtt, srt, tsv, json in that order), ResultWriter (<stem>.<ext>).
+ * Invariants: a file appears under its final name only after it was completely written,
+ * flushed and synced; temporary files are removed on every failure path.
  */
 #include "output/output.h"
 #include "decode/decode.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+static const char *const format_names[] = {"txt", "vtt", "srt", "tsv", "json", "all"};
 
 int auris__format_parse(const char *name)
 {
     if (!name)
         return -1;
-    if (strcmp(name, "txt") == 0)
-        return AURIS_FMT_TXT;
-    if (strcmp(name, "json") == 0)
-        return AURIS_FMT_JSON;
+    for (int i = 0; i < (int)AURIS_ARRAY_LEN(format_names); i++)
+        if (strcmp(name, format_names[i]) == 0)
+            return i;
     return -1;
 }
 
 const char *auris__format_ext(enum auris__format f)
 {
-    return f == AURIS_FMT_JSON ? "json" : "txt";
+    if ((int)f < 0 || f >= AURIS_FMT_ALL)
+        return NULL;
+    return format_names[f];
+}
+
+void auris__format_timestamp(double seconds, bool always_hours, char marker, char *buf, size_t n)
+{
+    if (!(seconds >= 0))
+        seconds = 0;
+    if (seconds > 1e12)
+        seconds = 1e12;
+    long long ms = (long long)rint(seconds * 1000.0); /* Python round(): ties to even */
+    long long h = ms / 3600000;
+    ms -= h * 3600000;
+    long long m = ms / 60000;
+    ms -= m * 60000;
+    long long s = ms / 1000;
+    ms -= s * 1000;
+    if (always_hours || h > 0)
+        snprintf(buf, n, "%02lld:%02lld:%02lld%c%03lld", h, m, s, marker, ms);
+    else
+        snprintf(buf, n, "%02lld:%02lld%c%03lld", m, s, marker, ms);
+}
+
+/* A stripped copy of a segment's text; NULL when out of memory. */
+static char *stripped(const char *text)
+{
+    char *t = auris__strdup(text ? text : "");
+    if (t)
+        auris__strip_inplace(t);
+    return t;
 }
 
 int auris__write_txt(FILE *f, const struct auris_result *r)
 {
     for (int i = 0; i < r->n_segments; i++) {
-        char *t = auris__strdup(r->segments[i].text ? r->segments[i].text : "");
+        char *t = stripped(r->segments[i].text);
         if (!t)
             return -1;
-        auris__strip_inplace(t);
         int bad = fprintf(f, "%s\n", t) < 0;
         free(t);
         if (bad)
@@ -45,116 +78,117 @@ int auris__write_txt(FILE *f, const struct auris_result *r)
     return ferror(f) ? -1 : 0;
 }
 
-static cJSON *segment_json(const struct auris_segment *s)
+int auris__write_tsv(FILE *f, const struct auris_result *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *toks = cJSON_CreateArray();
-    if (!o || !toks)
-        goto fail;
-    for (int i = 0; i < s->n_tokens; i++) {
-        cJSON *n = cJSON_CreateNumber(s->tokens[i]);
-        if (!n || !cJSON_AddItemToArray(toks, n)) {
-            cJSON_Delete(n);
-            goto fail;
-        }
-    }
-    if (!cJSON_AddNumberToObject(o, "id", s->id) || !cJSON_AddNumberToObject(o, "seek", s->seek) ||
-        !cJSON_AddNumberToObject(o, "start", s->start) ||
-        !cJSON_AddNumberToObject(o, "end", s->end) ||
-        !cJSON_AddStringToObject(o, "text", s->text ? s->text : ""))
-        goto fail;
-    if (!cJSON_AddItemToObject(o, "tokens", toks))
-        goto fail;
-    toks = NULL;
-    if (!cJSON_AddNumberToObject(o, "temperature", s->temperature) ||
-        !cJSON_AddNumberToObject(o, "avg_logprob", s->avg_logprob) ||
-        !cJSON_AddNumberToObject(o, "compression_ratio", s->compression_ratio) ||
-        !cJSON_AddNumberToObject(o, "no_speech_prob", s->no_speech_prob))
-        goto fail;
-    return o;
-fail:
-    cJSON_Delete(toks);
-    cJSON_Delete(o);
-    return NULL;
-}
-
-int auris__write_json(FILE *f, const struct auris_result *r)
-{
-    int rc = -1;
-    char *s = NULL;
-    cJSON *root = cJSON_CreateObject();
-    cJSON *segs = cJSON_CreateArray();
-    if (!root || !segs)
-        goto done;
-    if (!cJSON_AddStringToObject(root, "text", r->text ? r->text : ""))
-        goto done;
+    if (fputs("start\tend\ttext\n", f) < 0)
+        return -1;
     for (int i = 0; i < r->n_segments; i++) {
-        cJSON *o = segment_json(&r->segments[i]);
-        if (!o || !cJSON_AddItemToArray(segs, o)) {
-            cJSON_Delete(o);
-            goto done;
-        }
+        const struct auris_segment *s = &r->segments[i];
+        char *t = stripped(s->text);
+        if (!t)
+            return -1;
+        for (char *c = t; *c; c++)
+            if (*c == '\t')
+                *c = ' ';
+        double a = rint(1000 * s->start), b = rint(1000 * s->end);
+        if (!(fabs(a) < 9e18))
+            a = 0;
+        if (!(fabs(b) < 9e18))
+            b = 0;
+        int bad = fprintf(f, "%lld\t%lld\t%s\n", (long long)a, (long long)b, t) < 0;
+        free(t);
+        if (bad)
+            return -1;
     }
-    if (!cJSON_AddItemToObject(root, "segments", segs))
-        goto done;
-    segs = NULL;
-    if (!cJSON_AddStringToObject(root, "language", r->language))
-        goto done;
-    s = cJSON_PrintUnformatted(root);
-    if (!s)
-        goto done;
-    if (fputs(s, f) >= 0 && !ferror(f))
-        rc = 0;
-done:
-    free(s);
-    cJSON_Delete(segs);
-    cJSON_Delete(root);
-    return rc;
+    return ferror(f) ? -1 : 0;
 }
 
-enum auris_err auris__write_output_file(const char *dir, const char *stem, enum auris__format fmt,
-                                        const struct auris_result *r, struct auris_error *err)
+int auris__write_format(FILE *f, enum auris__format fmt, const struct auris_result *r,
+                        const struct auris__writer_options *o)
+{
+    switch (fmt) {
+    case AURIS_FMT_TXT: return auris__write_txt(f, r);
+    case AURIS_FMT_VTT: return auris__write_vtt(f, r, o);
+    case AURIS_FMT_SRT: return auris__write_srt(f, r, o);
+    case AURIS_FMT_TSV: return auris__write_tsv(f, r);
+    case AURIS_FMT_JSON: return auris__write_json(f, r);
+    default: return -1;
+    }
+}
+
+/* Writes one format to a fresh temporary file in `dir`; on success *tmp_path names it. */
+static enum auris_err write_temp(const char *dir, const char *stem, enum auris__format fmt,
+                                 const struct auris_result *r,
+                                 const struct auris__writer_options *o, char **tmp_path,
+                                 struct auris_error *err)
 {
     const char *ext = auris__format_ext(fmt);
     size_t n = strlen(dir) + strlen(stem) + strlen(ext) + 32;
-    char *final_path = malloc(n), *tmp_path = malloc(n + 16);
-    enum auris_err rc = AURIS_OK;
-    FILE *f = NULL;
-    int fd = -1;
-    if (!final_path || !tmp_path) {
-        rc = auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    snprintf(final_path, n, "%s/%s.%s", dir, stem, ext);
-    snprintf(tmp_path, n + 16, "%s/.%s.%s.XXXXXX", dir, stem, ext);
-    fd = mkstemp(tmp_path);
+    char *path = malloc(n);
+    *tmp_path = NULL;
+    if (!path)
+        return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
+    snprintf(path, n, "%s/.%s.%s.XXXXXX", dir, stem, ext);
+    int fd = mkstemp(path);
     if (fd < 0) {
-        rc = auris__fail(err, AURIS_ERR_IO, "cannot create a file in '%s': %s", dir,
-                         strerror(errno));
-        goto done;
+        enum auris_err rc = auris__fail(err, AURIS_ERR_IO, "cannot create a file in '%s': %s",
+                                        dir, strerror(errno));
+        free(path);
+        return rc;
     }
-    f = fdopen(fd, "w");
+    FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
-        unlink(tmp_path);
-        rc = auris__fail(err, AURIS_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
-        goto done;
+        unlink(path);
+        free(path);
+        return auris__fail(err, AURIS_ERR_IO, "cannot write in '%s': %s", dir, strerror(errno));
     }
-    int w = fmt == AURIS_FMT_JSON ? auris__write_json(f, r) : auris__write_txt(f, r);
+    int w = auris__write_format(f, fmt, r, o);
     int c = fflush(f) != 0 || fsync(fileno(f)) != 0;
     c |= fclose(f) != 0;
     if (w != 0 || c) {
-        unlink(tmp_path);
-        rc = auris__fail(err, AURIS_ERR_IO, "cannot write '%s'", final_path);
-        goto done;
+        unlink(path);
+        free(path);
+        return auris__fail(err, AURIS_ERR_IO, "cannot write '%s/%s.%s'", dir, stem, ext);
     }
-    if (rename(tmp_path, final_path) != 0) {
-        unlink(tmp_path);
-        rc = auris__fail(err, AURIS_ERR_IO, "cannot create '%s': %s", final_path,
-                         strerror(errno));
+    *tmp_path = path;
+    return AURIS_OK;
+}
+
+enum auris_err auris__write_output_file(const char *dir, const char *stem, enum auris__format fmt,
+                                        const struct auris_result *r,
+                                        const struct auris__writer_options *o,
+                                        struct auris_error *err)
+{
+    if (!dir || !stem || !r || (int)fmt < 0 || fmt > AURIS_FMT_ALL)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "write_output_file: bad argument");
+    enum auris__format first = fmt == AURIS_FMT_ALL ? AURIS_FMT_TXT : fmt;
+    enum auris__format last = fmt == AURIS_FMT_ALL ? AURIS_FMT_JSON : fmt;
+    char *tmp[AURIS_FMT_ALL] = {0};
+    enum auris_err rc = AURIS_OK;
+    /* every file is complete before any is renamed, so a failure leaves none of them */
+    for (int k = (int)first; k <= (int)last && rc == AURIS_OK; k++)
+        rc = write_temp(dir, stem, (enum auris__format)k, r, o, &tmp[k], err);
+    for (int k = (int)first; k <= (int)last; k++) {
+        if (!tmp[k])
+            continue;
+        if (rc == AURIS_OK) {
+            const char *ext = auris__format_ext((enum auris__format)k);
+            size_t n = strlen(dir) + strlen(stem) + strlen(ext) + 8;
+            char *final_path = malloc(n);
+            if (!final_path) {
+                rc = auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
+            } else {
+                snprintf(final_path, n, "%s/%s.%s", dir, stem, ext);
+                if (rename(tmp[k], final_path) != 0)
+                    rc = auris__fail(err, AURIS_ERR_IO, "cannot create '%s': %s", final_path,
+                                     strerror(errno));
+                free(final_path);
+            }
+        }
+        if (rc != AURIS_OK)
+            unlink(tmp[k]); /* no-op once renamed */
+        free(tmp[k]);
     }
-done:
-    free(final_path);
-    free(tmp_path);
     return rc;
 }

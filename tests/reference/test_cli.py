@@ -3,7 +3,8 @@
 
 Checks that every wrong flag value or unusable input gives a clear one-line error and a non-zero
 exit status, that no partial output file is left behind, that a multi-file run where one file is
-corrupt still writes the other outputs and exits non-zero, and that stdin and JSON output work.
+corrupt still writes every format of the other outputs and exits non-zero, that verbose mode
+prints the reference's lines, and that stdin, clip_timestamps and JSON output work.
 Uses a seeded random micro model from gen_model.py (its transcripts are gibberish by design).
 
 Usage: test_cli.py --auris PATH --data SHARED_DATA --work DIR
@@ -64,21 +65,30 @@ def main():
     os.makedirs(out)
     A = a.auris
     base = [A, "transcribe", "--model", model, "--output_dir", out, "--language", "en"]
+    # the random model's text always fails the fallback thresholds: without this every window
+    # would be decoded at all six temperatures
+    nofb = ["--temperature_increment_on_fallback", "None"]
+    fast = nofb + ["--beam_size", "1"]
 
     # flag errors: exit 2, one line, nothing written
     for extra, what in [
         (["--temperature", "abc"], "non-numeric temperature"),
-        (["--temperature", "0.4"], "temperature > 0 (not implemented)"),
-        (["--beam_size", "5"], "beam search (not implemented)"),
+        (["--temperature", "1.5"], "empty temperature schedule"),
+        (["--temperature_increment_on_fallback", "0"], "zero temperature increment"),
         (["--beam_size", "x"], "non-integer beam size"),
-        (["--output_format", "srt"], "srt output (not implemented)"),
+        (["--length_penalty", "2"], "length penalty outside [0, 1]"),
         (["--output_format", "docx"], "unknown output format"),
         (["--language", "klingon"], "unknown language"),
         (["--task", "summarize"], "unknown task"),
         (["--without_timestamps", "maybe"], "malformed boolean"),
-        (["--without_timestamps", "False"], "timestamps (not implemented)"),
         (["--word_timestamps", "True"], "word timestamps (not implemented)"),
+        (["--max_line_width", "20"], "max_line_width without word timestamps"),
+        (["--highlight_words", "True"], "highlight_words without word timestamps"),
+        (["--hallucination_silence_threshold", "2"], "hallucination threshold (not implemented)"),
+        (["--clip_timestamps", "1,x"], "malformed clip timestamps"),
+        (["--clip_timestamps", "-3"], "negative clip timestamp"),
         (["--suppress_tokens", "1,x"], "malformed suppress list"),
+        (["--device", "cuda"], "non-cpu device"),
         (["--no-such-flag"], "unknown flag"),
         (["--threads"], "missing value"),
     ]:
@@ -113,7 +123,8 @@ def main():
         stem = os.path.splitext(os.path.basename(path))[0]
         check(rc == 1 and one_line_error(se) and os.path.basename(path) in se,
               f"{what}: exit 1 naming the file ({se.strip()[:90]})")
-        check(not os.path.exists(os.path.join(out, stem + ".txt")), f"{what}: no output file")
+        check(not [n for n in os.listdir(out) if n.startswith(stem + ".")],
+              f"{what}: no output file")
 
     badmodel = os.path.join(a.work, "bad-model.bin")
     with open(model, "rb") as f:
@@ -125,15 +136,17 @@ def main():
     rc, so, se = run([A, "transcribe", "--model", os.path.join(a.work, "nope.pt"), jfk])
     check(rc == 1 and one_line_error(se), "missing model file: exit 1")
 
-    # several files, one corrupt: the others are written, exit status 1
+    # several files, one corrupt: the others are written (every format: the default "all",
+    # beam search 5), exit status 1
     good2 = os.path.join(a.work, "second.wav")
     shutil.copy(jfk, good2)
-    rc, so, se = run(base + ["--output_format", "json", "--verbose", "False", jfk, text, good2])
+    rc, so, se = run(base + nofb + ["--verbose", "False", jfk, text, good2])
     check(rc == 1, f"multi-file run with a corrupt file exits 1 (got {rc})")
-    check(os.path.exists(os.path.join(out, "jfk.json")) and
-          os.path.exists(os.path.join(out, "second.json")) and
-          not os.path.exists(os.path.join(out, "notes.json")),
-          "multi-file run wrote the good outputs only")
+    exts = ["txt", "vtt", "srt", "tsv", "json"]
+    check(all(os.path.exists(os.path.join(out, f"{s}.{e}")) for s in ["jfk", "second"]
+              for e in exts) and not [n for n in os.listdir(out) if n.startswith("notes.")],
+          "multi-file run wrote every format of the good inputs only")
+    check("notes.wav" in se, "the corrupt input is named on stderr")
     leftovers = [n for n in os.listdir(out) if n.startswith(".")]
     check(leftovers == [], f"no temporary files left ({leftovers})")
     if os.path.exists(os.path.join(out, "jfk.json")):
@@ -141,22 +154,57 @@ def main():
             j = json.load(f)
         seg_keys = ["id", "seek", "start", "end", "text", "tokens", "temperature",
                     "avg_logprob", "compression_ratio", "no_speech_prob"]
-        check(set(j) == {"text", "segments", "language"} and j["language"] == "en",
-              "json top-level keys")
-        check(len(j["segments"]) >= 1 and all(list(s) == seg_keys for s in j["segments"]),
+        check(list(j) == ["text", "segments", "language"] and j["language"] == "en",
+              "json top-level keys in the reference's order")
+        check(len(j["segments"]) >= 1 and
+              all(list(s) in (seg_keys, seg_keys + ["words"]) for s in j["segments"]),
               "json segment keys in the reference's order")
-        check(abs(j["segments"][0]["end"] - 11.0) < 1e-9 and j["segments"][0]["start"] == 0,
-              "json segment spans the 11 s clip")
+        check(all(0 <= s["start"] <= s["end"] <= 30.0 and s["temperature"] == 0.0
+                  for s in j["segments"]) and
+              [s["id"] for s in j["segments"]] == list(range(len(j["segments"]))),
+              "json segments: ids, times inside the clip")
+        with open(os.path.join(out, "jfk.vtt"), encoding="utf-8") as f:
+            check(f.read().startswith("WEBVTT\n\n"), "vtt header")
+        with open(os.path.join(out, "jfk.tsv"), encoding="utf-8") as f:
+            check(f.readline() == "start\tend\ttext\n", "tsv header")
+
+    # verbose (the default): language detection and one line per segment on stdout
+    rc, so, se = run([A, "transcribe", "--model", model, "--output_dir", out, "--output_format",
+                      "txt", "--without_timestamps", "True"] + fast + [jfk])
+    lines = so.splitlines()
+    check(rc == 0 and len(lines) >= 3 and lines[0].startswith("Detecting language") and
+          lines[1].startswith("Detected language: ") and
+          lines[2].startswith("[00:00.000 --> "), f"verbose output ({so[:120]!r})")
+    rc, so, se = run(base + fast + ["--without_timestamps", "True", "--output_format", "json",
+                                    "--verbose", "False", "--output_dir", out + "/nt", jfk])
+    if rc == 0:
+        with open(os.path.join(out, "nt", "jfk.json")) as f:
+            j = json.load(f)
+        check(j["segments"][0]["start"] == 0 and j["segments"][0]["seek"] == 0 and
+              0 < j["segments"][0]["end"] <= 11.0, "without timestamps: one window from 0 s")
+    check(rc == 0 and so == "", f"--verbose False prints nothing when the language is given")
+    rc, so, se = run(base + fast + ["--without_timestamps", "True", "--output_format", "json",
+                                    "--clip_timestamps", "2,5", "--no_speech_threshold", "None",
+                                    "--output_dir", out + "/clip", jfk])
+    if rc == 0:
+        with open(os.path.join(out, "clip", "jfk.json")) as f:
+            j = json.load(f)
+        # (the random model may emit timestamp tokens even without timestamp rules; the
+        # reference then ends the segment at the last one, so the end is not checked)
+        check(len(j["segments"]) >= 1 and j["segments"][0]["seek"] == 200 and
+              j["segments"][0]["start"] == 2.0 and all(200 <= s["seek"] < 500 for s in j["segments"]),
+              "clip_timestamps 2,5 decodes from 2 s and stays inside the clip")
+    check(rc == 0, f"clip_timestamps run ({se.strip()[:90]})")
 
     # stdin and .pt input give the same transcript as the file and .bin
     with open(jfk, "rb") as f:
         rc, so, se = run([A, "transcribe", "--model", pt, "--assets", a.data, "--output_dir", out, "--language", "en",
-                          "--verbose", "False", "-"], stdin=f)
+                          "--verbose", "False", "--output_format", "txt"] + fast + ["-"], stdin=f)
     check(rc == 0 and os.path.exists(os.path.join(out, "stdin.txt")), f"stdin input ({se.strip()[:90]})")
     if rc == 0:
         with open(os.path.join(out, "stdin.txt")) as f1:
             t_stdin = f1.read()
-        rc2, _, _ = run(base + ["--verbose", "False", jfk])
+        rc2, _, _ = run(base + fast + ["--verbose", "False", "--output_format", "txt", jfk])
         with open(os.path.join(out, "jfk.txt")) as f2:
             t_file = f2.read()
         check(rc2 == 0 and t_stdin == t_file, ".pt via stdin equals .bin via file")
@@ -165,6 +213,15 @@ def main():
     check(rc == 0 and json.loads(so)["n_text_state"] == 64, "info prints dims")
     rc, so, se = run([A, "detect-language", jfk, "--model", model])
     check(rc == 0 and "(" in so, f"detect-language ({so.strip()})")
+    rc, so, se = run([A, "detect-language", jfk, "--model", model, "--json"])
+    try:
+        j = json.loads(so)
+        probs = j["language_probs"]
+        ok = rc == 0 and len(probs) == 99 and abs(sum(probs.values()) - 1) < 1e-3 and \
+            max(probs, key=probs.get) == j["language"]
+    except (ValueError, KeyError):
+        ok = False
+    check(ok, "detect-language --json prints the full probability table")
 
     print(f"{len(failures)} failed")
     return 1 if failures else 0

@@ -105,7 +105,7 @@ int args_get_int(struct opt *o, int *out)
     return 0;
 }
 
-int args_get_float(struct opt *o, float *out)
+int args_get_double(struct opt *o, double *out)
 {
     if (!o || !o->value)
         return 0;
@@ -121,6 +121,15 @@ int args_get_float(struct opt *o, float *out)
                 o->value);
         return -1;
     }
+    *out = v;
+    return 0;
+}
+
+int args_get_float(struct opt *o, float *out)
+{
+    double v = (double)*out;
+    if (args_get_double(o, &v) != 0)
+        return -1;
     *out = (float)v;
     return 0;
 }

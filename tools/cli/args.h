@@ -31,6 +31,7 @@ struct opt *args_find(struct opt *opts, int n_opts, const char *name);
  * printing "auris: error: argument --name: ..." for a malformed value. */
 int args_get_int(struct opt *o, int *out);
 int args_get_float(struct opt *o, float *out);  /* "None" -> NaN */
+int args_get_double(struct opt *o, double *out); /* "None" -> NaN */
 int args_get_bool(struct opt *o, bool *out);    /* True/False, true/false, 1/0, yes/no */
 
 #endif

@@ -1,24 +1,40 @@
 /*
  * main.c — the `auris` command: transcribe, detect-language, info, bench.
  *
- * The option names and meanings follow the reference CLI (openai/whisper transcribe.py cli()).
- * Options this version does not implement are refused with a message rather than ignored.
- * Invariants: errors are one line on stderr ("auris: error: ..."), the exit status is non-zero
- * when any input failed, and output files appear whole or not at all.
+ * The transcribe options, their defaults and messages follow the reference CLI (openai/whisper
+ * transcribe.py cli()): output_format "all", verbose True printing each segment as
+ * "[00:00.000 --> 00:07.000] text", beam_size 5, best_of 5, the temperature schedule
+ * np.arange(temperature, 1.0 + 1e-6, temperature_increment_on_fallback), every input with its
+ * own outputs and a failure on one reported while the others continue. auris extras:
+ * --without_timestamps, --seed, --prefix, --assets, '-' for standard input, a progress bar on
+ * stderr only when it is a terminal. Options this version does not implement (word timestamps
+ * and what depends on them) are refused rather than ignored.
+ * Invariants: errors are one line on stderr ("auris: error: ..."); usage errors exit 2, failed
+ * inputs exit 1 after every input was tried; output files appear whole or not at all.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "output/output.h"
+#include "transcribe/transcribe.h"
+
+#include "cli/convert.h"
+#include "cli/models.h"
 
 #include <auris.h>
+#include <ctype.h>
+#include <errno.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_INPUTS 4096
+#define MAX_TEMPS 256
+#define MAX_CLIPS 4096
 
 static void log_to_stderr(void *user, enum auris_log_level level, const char *msg)
 {
@@ -28,42 +44,50 @@ static void log_to_stderr(void *user, enum auris_log_level level, const char *ms
 }
 
 static struct opt transcribe_opts[] = {
-    {"model", 'm', OPT_STR, "model checkpoint: OpenAI .pt or whisper.cpp ggml .bin (required)", 0},
+    {"model", 'm', OPT_STR, "official model name (tiny, base.en, large-v3, turbo, ...; downloaded to the cache when missing) or a path: OpenAI .pt, whisper.cpp ggml .bin, auris native file, or a Hugging Face directory (required)", 0},
+    {"model_dir", 0, OPT_STR, "where official models are kept (default: $AURIS_CACHE, $XDG_CACHE_HOME/auris or ~/.cache/auris)", 0},
     {"assets", 0, OPT_STR, "directory with gpt2.tiktoken / multilingual.tiktoken (default: $AURIS_ASSETS, the model's directory, the cache)", 0},
+    {"device", 0, OPT_STR, "device to use for inference: only cpu", 0},
     {"output_dir", 'o', OPT_STR, "directory to save the outputs (default: .)", 0},
-    {"output_format", 'f', OPT_STR, "txt or json (default: txt; vtt, srt, tsv and all need timestamps, not yet implemented)", 0},
-    {"verbose", 0, OPT_BOOL, "True: print each segment as it is decoded (default: True)", 0},
-    {"task", 0, OPT_STR, "transcribe or translate (X->English) (default: transcribe)", 0},
-    {"language", 0, OPT_STR, "spoken language, code or name (default: detect from the first 30 s)", 0},
-    {"temperature", 0, OPT_FLOAT, "sampling temperature (only 0, greedy, is implemented)", 0},
-    {"best_of", 0, OPT_INT, "candidates when sampling (unused at temperature 0)", 0},
-    {"beam_size", 0, OPT_INT, "beams in beam search (only 1, greedy, is implemented; default 1)", 0},
-    {"patience", 0, OPT_FLOAT, "beam search patience (not implemented)", 0},
-    {"length_penalty", 0, OPT_FLOAT, "beam search length penalty (not implemented)", 0},
-    {"suppress_tokens", 0, OPT_STR, "comma-separated token ids to suppress; -1 = the default set (default: -1)", 0},
-    {"initial_prompt", 0, OPT_STR, "text to provide as a prompt for the first window", 0},
-    {"carry_initial_prompt", 0, OPT_BOOL, "not implemented", 0},
-    {"condition_on_previous_text", 0, OPT_BOOL, "use the previous window's text as the next prompt (default: True)", 0},
-    {"fp16", 0, OPT_BOOL, "accepted for compatibility; auris computes in fp32", 0},
-    {"temperature_increment_on_fallback", 0, OPT_FLOAT, "fallback temperature step (only None/0 is implemented; default None)", 0},
-    {"compression_ratio_threshold", 0, OPT_FLOAT, "default 2.4", 0},
-    {"logprob_threshold", 0, OPT_FLOAT, "default -1.0", 0},
-    {"no_speech_threshold", 0, OPT_FLOAT, "skip a window as silence above this no-speech probability when its avg logprob is below logprob_threshold (default 0.6)", 0},
-    {"without_timestamps", 0, OPT_BOOL, "decode text only (default: True; False is not implemented yet)", 0},
-    {"word_timestamps", 0, OPT_BOOL, "not implemented", 0},
-    {"prepend_punctuations", 0, OPT_STR, "word timestamps (not implemented)", 0},
-    {"append_punctuations", 0, OPT_STR, "word timestamps (not implemented)", 0},
-    {"highlight_words", 0, OPT_BOOL, "not implemented", 0},
-    {"max_line_width", 0, OPT_INT, "not implemented", 0},
-    {"max_line_count", 0, OPT_INT, "not implemented", 0},
-    {"max_words_per_line", 0, OPT_INT, "not implemented", 0},
-    {"clip_timestamps", 0, OPT_STR, "not implemented (only the default 0)", 0},
-    {"hallucination_silence_threshold", 0, OPT_FLOAT, "not implemented", 0},
-    {"device", 0, OPT_STR, "only cpu", 0},
-    {"threads", 0, OPT_INT, "worker threads (default 0: all online CPUs)", 0},
+    {"output_format", 'f', OPT_STR, "txt, vtt, srt, tsv, json or all (default: all)", 0},
+    {"verbose", 0, OPT_BOOL, "print each segment as it is decoded; False: a progress bar (default: True)", 0},
+    {"task", 0, OPT_STR, "transcribe (X->X) or translate (X->English) (default: transcribe)", 0},
+    {"language", 0, OPT_STR, "language spoken in the audio, code or name; None: detect (default: None)", 0},
+    {"temperature", 0, OPT_FLOAT, "temperature to use for sampling (default: 0)", 0},
+    {"best_of", 0, OPT_STR, "number of candidates when sampling with non-zero temperature (default: 5)", 0},
+    {"beam_size", 0, OPT_STR, "number of beams in beam search, only applicable when temperature is zero (default: 5)", 0},
+    {"patience", 0, OPT_FLOAT, "beam search patience; the default (1.0) is conventional beam search (default: None)", 0},
+    {"length_penalty", 0, OPT_FLOAT, "token length penalty coefficient (alpha) in [0, 1]; None: simple length normalization (default: None)", 0},
+    {"suppress_tokens", 0, OPT_STR, "comma-separated token ids to suppress; -1 = most special characters except common punctuation (default: -1)", 0},
+    {"initial_prompt", 0, OPT_STR, "text to provide as a prompt for the first window (default: None)", 0},
+    {"carry_initial_prompt", 0, OPT_BOOL, "prepend initial_prompt to every window's prompt (default: False)", 0},
+    {"condition_on_previous_text", 0, OPT_BOOL, "provide the previous output as a prompt for the next window (default: True)", 0},
+    {"fp16", 0, OPT_BOOL, "accepted for compatibility; auris computes in fp32 on the CPU (default: True)", 0},
+    {"temperature_increment_on_fallback", 0, OPT_FLOAT, "temperature to increase when falling back (default: 0.2)", 0},
+    {"compression_ratio_threshold", 0, OPT_FLOAT, "treat the decoding as failed above this gzip compression ratio (default: 2.4)", 0},
+    {"logprob_threshold", 0, OPT_FLOAT, "treat the decoding as failed below this average log probability (default: -1.0)", 0},
+    {"no_speech_threshold", 0, OPT_FLOAT, "consider a window silent above this <|nospeech|> probability when the decoding failed by logprob_threshold (default: 0.6)", 0},
+    {"word_timestamps", 0, OPT_BOOL, "word-level timestamps (not implemented yet) (default: False)", 0},
+    {"prepend_punctuations", 0, OPT_STR, "with word_timestamps, merge these punctuation symbols with the next word", 0},
+    {"append_punctuations", 0, OPT_STR, "with word_timestamps, merge these punctuation symbols with the previous word", 0},
+    {"highlight_words", 0, OPT_BOOL, "(requires --word_timestamps True) underline each word as it is spoken in srt and vtt", 0},
+    {"max_line_width", 0, OPT_STR, "(requires --word_timestamps True) the maximum number of characters in a line before breaking the line", 0},
+    {"max_line_count", 0, OPT_STR, "(requires --word_timestamps True) the maximum number of lines in a segment", 0},
+    {"max_words_per_line", 0, OPT_STR, "(requires --word_timestamps True, no effect with --max_line_width) the maximum number of words in a segment", 0},
+    {"threads", 0, OPT_STR, "worker threads (default 0: all online CPUs)", 0},
+    {"clip_timestamps", 0, OPT_STR, "comma-separated start,end,start,end,... seconds of clips to process; the last end defaults to the end of the file (default: 0)", 0},
+    {"hallucination_silence_threshold", 0, OPT_FLOAT, "(requires --word_timestamps True) skip silent periods longer than this threshold (not implemented yet)", 0},
+    {"without_timestamps", 0, OPT_BOOL, "auris: decode text only, one segment per window (default: False)", 0},
+    {"seed", 0, OPT_STR, "auris: seed of the random sampler used at temperature > 0 (default: 0)", 0},
+    {"prefix", 0, OPT_STR, "auris: text forced at the start of every window's output (default: None)", 0},
     {"help", 'h', OPT_FLAG, "show this help", 0},
 };
 #define N_TOPTS ((int)(sizeof transcribe_opts / sizeof transcribe_opts[0]))
+
+static struct opt *topt(const char *name)
+{
+    return args_find(transcribe_opts, N_TOPTS, name);
+}
 
 static void print_opts(FILE *f, const struct opt *o, int n)
 {
@@ -83,66 +107,151 @@ static void usage(FILE *f)
             "usage: auris COMMAND [options]\n\n"
             "Whisper speech recognition.\n\n"
             "commands:\n"
-            "  transcribe AUDIO... --model PATH   transcribe audio files ('-' reads stdin)\n"
-            "  detect-language AUDIO --model PATH detect the spoken language (first 30 s)\n"
+            "  transcribe AUDIO... --model MODEL  transcribe audio files ('-' reads stdin)\n"
+            "  detect-language AUDIO --model MODEL detect the spoken language (first 30 s)\n"
             "  info --model PATH                  print a checkpoint's dimensions\n"
             "  bench --model PATH [--threads N]   time the encoder and the decoder\n"
+            "  models [--verify] [--json]         list official models and what is cached\n"
+            "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
             "  --version                          print the version\n\n"
             "Run 'auris COMMAND --help' for the options of a command.\n");
 }
 
-/* Refuses options this version does not implement when given a non-default value. */
-static int check_unimplemented(struct opt *o, int n)
+/* optional_int: an integer or "None" (*is_none). Returns 0, or -1 after a message. */
+static int get_optional_int(struct opt *o, int *out, bool *is_none)
 {
-    static const char *never[] = {"patience", "length_penalty", "prepend_punctuations",
-                                  "append_punctuations", "max_line_width", "max_line_count",
-                                  "max_words_per_line", "hallucination_silence_threshold"};
-    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
-        struct opt *x = args_find(o, n, never[i]);
-        if (x && x->value) {
-            fprintf(stderr, "auris: error: --%s is not implemented yet\n", x->name);
+    if (is_none)
+        *is_none = false;
+    if (!o->value)
+        return 0;
+    if (strcmp(o->value, "None") == 0) {
+        if (!is_none) {
+            fprintf(stderr, "auris: error: argument --%s: invalid int value: 'None'\n", o->name);
             return -1;
         }
+        *is_none = true;
+        return 0;
     }
-    static const char *bools[] = {"carry_initial_prompt", "word_timestamps", "highlight_words"};
-    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
-        bool v = false;
-        struct opt *x = args_find(o, n, bools[i]);
-        if (args_get_bool(x, &v) != 0)
-            return -1;
-        if (v) {
-            fprintf(stderr, "auris: error: --%s True is not implemented yet\n", x->name);
-            return -1;
-        }
-    }
-    struct opt *clip = args_find(o, n, "clip_timestamps");
-    if (clip->value && strcmp(clip->value, "0") != 0) {
-        fprintf(stderr, "auris: error: --clip_timestamps is not implemented yet\n");
+    struct opt tmp = *o;
+    tmp.kind = OPT_INT;
+    return args_get_int(&tmp, out);
+}
+
+/* A uint64 seed. */
+static int get_seed(struct opt *o, uint64_t *out)
+{
+    if (!o->value)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(o->value, &end, 10);
+    if (end == o->value || *end || errno || o->value[0] == '-') {
+        fprintf(stderr, "auris: error: argument --seed: invalid int value: '%s'\n", o->value);
         return -1;
     }
-    struct opt *dev = args_find(o, n, "device");
-    if (dev->value && strcmp(dev->value, "cpu") != 0) {
-        fprintf(stderr, "auris: error: --device %s: auris runs on the CPU only\n", dev->value);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* "--option requires --word_timestamps True" and the other word-timestamp checks. */
+static int check_word_options(struct auris__writer_options *w, bool *word_ts)
+{
+    bool none;
+    int width = 0, count = 0, words = 0;
+    if (args_get_bool(topt("word_timestamps"), word_ts) ||
+        args_get_bool(topt("highlight_words"), &w->highlight_words) ||
+        get_optional_int(topt("max_line_width"), &width, &none) ||
+        get_optional_int(topt("max_line_count"), &count, &none) ||
+        get_optional_int(topt("max_words_per_line"), &words, &none))
+        return -1;
+    w->max_line_width = width > 0 ? width : 0;
+    w->max_line_count = count > 0 ? count : 0;
+    w->max_words_per_line = words > 0 ? words : 0;
+    if (!*word_ts) {
+        const char *names[] = {"highlight_words", "max_line_count", "max_line_width",
+                               "max_words_per_line"};
+        bool set[] = {w->highlight_words, count != 0, width != 0, words != 0};
+        for (int i = 0; i < 4; i++)
+            if (set[i]) {
+                fprintf(stderr, "auris: error: --%s requires --word_timestamps True\n", names[i]);
+                return -1;
+            }
+    }
+    if (*word_ts) {
+        fprintf(stderr, "auris: error: --word_timestamps True: word-level timestamps are not "
+                        "implemented yet\n");
         return -1;
     }
-    float inc = NAN;
-    struct opt *fb = args_find(o, n, "temperature_increment_on_fallback");
-    if (args_get_float(fb, &inc) != 0)
+    if (w->max_line_count && !w->max_line_width)
+        fprintf(stderr, "auris: warning: --max_line_count has no effect without --max_line_width\n");
+    if (w->max_words_per_line && w->max_line_width)
+        fprintf(stderr, "auris: warning: --max_words_per_line has no effect with --max_line_width\n");
+    float hst = NAN;
+    if (args_get_float(topt("hallucination_silence_threshold"), &hst))
         return -1;
-    if (!isnan(inc) && inc != 0.0f) {
-        fprintf(stderr, "auris: error: --temperature_increment_on_fallback %s: temperature "
-                        "fallback is not implemented yet (use None)\n", fb->value);
+    if (!isnan(hst)) {
+        fprintf(stderr, "auris: error: --hallucination_silence_threshold needs word timestamps, "
+                        "which are not implemented yet\n");
         return -1;
     }
     return 0;
 }
 
-/* Reads the decoding options into params. Returns 0 or -1 (message printed). */
-static int read_transcribe_params(struct opt *o, int n, struct auris_transcribe_params *p)
+/* --clip_timestamps "start,end,...": floats >= 0; "" or "0" is the whole file. */
+static int parse_clips(const char *s, double *out, int *n)
 {
-    if (check_unimplemented(o, n) != 0)
-        return -1;
-    struct opt *task = args_find(o, n, "task");
+    *n = 0;
+    if (!s || !*s)
+        return 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < 0 || (*end && *end != ',') ||
+            *n >= MAX_CLIPS) {
+            fprintf(stderr, "auris: error: argument --clip_timestamps: expected comma-separated "
+                            "times in seconds >= 0, got '%s'\n", s);
+            return -1;
+        }
+        out[(*n)++] = v;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+static int check_suppress(const char *spec)
+{
+    /* syntax only here; ids are checked against the model's vocabulary when decoding */
+    const char *q = spec;
+    while (*q) {
+        char *end;
+        long v = strtol(q, &end, 10);
+        if (end == q || (*end && *end != ',') || v < -1) {
+            fprintf(stderr, "auris: error: argument --suppress_tokens: expected comma-separated "
+                            "token ids, got '%s'\n", spec);
+            return -1;
+        }
+        q = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+struct run_config {
+    struct auris_transcribe_params p;
+    double temps[MAX_TEMPS];
+    double clips[MAX_CLIPS];
+    struct auris__writer_options wopt;
+    int fmt;
+    const char *out_dir;
+    bool verbose;
+    int threads;
+};
+
+static int read_task_language(struct auris_transcribe_params *p)
+{
+    struct opt *task = topt("task");
     if (task->value) {
         if (strcmp(task->value, "transcribe") == 0)
             p->task = AURIS_TASK_TRANSCRIBE;
@@ -154,7 +263,7 @@ static int read_transcribe_params(struct opt *o, int n, struct auris_transcribe_
             return -1;
         }
     }
-    struct opt *lang = args_find(o, n, "language");
+    struct opt *lang = topt("language");
     if (lang->value && strcmp(lang->value, "None") != 0) {
         if (auris_language_index(lang->value) < 0) {
             fprintf(stderr, "auris: error: argument --language: unknown language '%s'\n",
@@ -163,88 +272,174 @@ static int read_transcribe_params(struct opt *o, int n, struct auris_transcribe_
         }
         p->language = lang->value;
     }
-    int best_of = 5;
-    if (args_get_float(args_find(o, n, "temperature"), &p->temperature) ||
-        args_get_int(args_find(o, n, "beam_size"), &p->beam_size) ||
-        args_get_int(args_find(o, n, "best_of"), &best_of) ||
-        args_get_bool(args_find(o, n, "without_timestamps"), &p->without_timestamps) ||
-        args_get_bool(args_find(o, n, "condition_on_previous_text"),
-                      &p->condition_on_previous_text) ||
-        args_get_float(args_find(o, n, "compression_ratio_threshold"),
-                       &p->compression_ratio_threshold) ||
-        args_get_float(args_find(o, n, "logprob_threshold"), &p->logprob_threshold) ||
-        args_get_float(args_find(o, n, "no_speech_threshold"), &p->no_speech_threshold))
+    return 0;
+}
+
+/* The decoding options; returns 0 or -1 (message printed). */
+static int read_decoding(struct run_config *c)
+{
+    struct auris_transcribe_params *p = &c->p;
+    double temperature = 0, inc = 0.2;
+    bool none_beam = false, none_best = false, fp16 = true;
+    if (read_task_language(p) ||
+        args_get_double(topt("temperature"), &temperature) ||
+        args_get_double(topt("temperature_increment_on_fallback"), &inc) ||
+        get_optional_int(topt("beam_size"), &p->beam_size, &none_beam) ||
+        get_optional_int(topt("best_of"), &p->best_of, &none_best) ||
+        args_get_float(topt("patience"), &p->patience) ||
+        args_get_float(topt("length_penalty"), &p->length_penalty) ||
+        args_get_bool(topt("without_timestamps"), &p->without_timestamps) ||
+        args_get_bool(topt("condition_on_previous_text"), &p->condition_on_previous_text) ||
+        args_get_bool(topt("carry_initial_prompt"), &p->carry_initial_prompt) ||
+        args_get_float(topt("compression_ratio_threshold"), &p->compression_ratio_threshold) ||
+        args_get_float(topt("logprob_threshold"), &p->logprob_threshold) ||
+        args_get_float(topt("no_speech_threshold"), &p->no_speech_threshold) ||
+        args_get_bool(topt("fp16"), &fp16) || get_seed(topt("seed"), &p->seed))
         return -1;
-    bool fp16 = true;
-    if (args_get_bool(args_find(o, n, "fp16"), &fp16))
-        return -1;
-    if (isnan(p->temperature) || p->temperature != 0.0f) {
-        fprintf(stderr, "auris: error: --temperature %s: only 0 (greedy decoding) is "
-                        "implemented yet\n", args_find(o, n, "temperature")->value);
-        return -1;
-    }
-    if (p->beam_size != 1) {
-        fprintf(stderr, "auris: error: --beam_size %d: beam search is not implemented yet "
-                        "(use 1)\n", p->beam_size);
-        return -1;
-    }
-    if (best_of < 1) {
-        fprintf(stderr, "auris: error: --best_of must be at least 1\n");
-        return -1;
-    }
-    if (!p->without_timestamps) {
-        fprintf(stderr, "auris: error: --without_timestamps False: timestamp decoding is not "
-                        "implemented yet\n");
+    if (none_beam)
+        p->beam_size = 0;
+    if (none_best)
+        p->best_of = 1;
+    if (isnan(temperature) || temperature < 0) {
+        fprintf(stderr, "auris: error: argument --temperature: expected a number >= 0\n");
         return -1;
     }
-    struct opt *sup = args_find(o, n, "suppress_tokens");
+    int n = auris__temperature_schedule(temperature, inc, c->temps, MAX_TEMPS);
+    if (n < 1) {
+        fprintf(stderr, "auris: error: --temperature %g with --temperature_increment_on_fallback "
+                        "%g gives no usable temperature schedule\n", temperature, inc);
+        return -1;
+    }
+    p->temperatures = c->temps;
+    p->n_temperatures = n;
+    if (p->beam_size < 0 || p->best_of < 0) {
+        fprintf(stderr, "auris: error: --beam_size and --best_of must be >= 0\n");
+        return -1;
+    }
+    if (!isnan(p->length_penalty) && !(p->length_penalty >= 0 && p->length_penalty <= 1)) {
+        fprintf(stderr, "auris: error: --length_penalty (alpha) should be a value between 0 "
+                        "and 1\n");
+        return -1;
+    }
+    if (!isnan(p->patience) && (none_beam || !(p->patience > 0))) {
+        fprintf(stderr, "auris: error: --patience must be > 0 and requires --beam_size\n");
+        return -1;
+    }
+    struct opt *sup = topt("suppress_tokens");
     if (sup->value) {
-        /* syntax only here; ids are checked against the model's vocabulary when decoding */
-        const char *q = sup->value;
-        while (*q) {
-            char *end;
-            long v = strtol(q, &end, 10);
-            if (end == q || (*end && *end != ',') || v < -1) {
-                fprintf(stderr, "auris: error: argument --suppress_tokens: expected "
-                                "comma-separated token ids, got '%s'\n", sup->value);
-                return -1;
-            }
-            q = *end ? end + 1 : end;
-        }
+        if (check_suppress(sup->value))
+            return -1;
         p->suppress_tokens = sup->value;
     }
-    struct opt *prompt = args_find(o, n, "initial_prompt");
-    if (prompt->value)
-        p->initial_prompt = prompt->value;
+    p->initial_prompt = topt("initial_prompt")->value;
+    p->prefix = topt("prefix")->value;
+    int n_clips = 0;
+    if (parse_clips(topt("clip_timestamps")->value, c->clips, &n_clips))
+        return -1;
+    p->clip_timestamps = c->clips;
+    p->n_clip_timestamps = n_clips;
+    return 0;
+}
+
+/* Reads every transcribe option into `c`. Returns 0 or -1 (message printed). */
+static int read_config(struct run_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->p = auris_transcribe_default_params();
+    c->verbose = true;
+    bool word_ts = false;
+    if (read_decoding(c) || check_word_options(&c->wopt, &word_ts) ||
+        args_get_bool(topt("verbose"), &c->verbose))
+        return -1;
+    bool none = false;
+    if (get_optional_int(topt("threads"), &c->threads, &none))
+        return -1;
+    if (c->threads < 0) {
+        fprintf(stderr, "auris: error: argument --threads: must be >= 0\n");
+        return -1;
+    }
+    struct opt *dev = topt("device");
+    if (dev->value && strcmp(dev->value, "cpu") != 0) {
+        fprintf(stderr, "auris: error: --device %s: auris runs on the CPU only\n", dev->value);
+        return -1;
+    }
+    const char *fmt_name = topt("output_format")->value;
+    c->fmt = auris__format_parse(fmt_name ? fmt_name : "all");
+    if (c->fmt < 0) {
+        fprintf(stderr, "auris: error: argument --output_format/-f: invalid choice: '%s' "
+                        "(choose from 'txt', 'vtt', 'srt', 'tsv', 'json', 'all')\n", fmt_name);
+        return -1;
+    }
+    c->out_dir = topt("output_dir")->value ? topt("output_dir")->value : ".";
     return 0;
 }
 
 /* "[00:00.000 --> 00:11.000]" as the reference's format_timestamp. */
 void cli_format_timestamp(double seconds, char *buf, size_t n)
 {
-    long long ms = llround(seconds * 1000.0);
-    if (ms < 0)
-        ms = 0;
-    long long h = ms / 3600000;
-    ms -= h * 3600000;
-    long long m = ms / 60000;
-    ms -= m * 60000;
-    long long s = ms / 1000;
-    ms -= s * 1000;
-    if (h > 0)
-        snprintf(buf, n, "%02lld:%02lld:%02lld.%03lld", h, m, s, ms);
-    else
-        snprintf(buf, n, "%02lld:%02lld.%03lld", m, s, ms);
+    auris__format_timestamp(seconds, false, '.', buf, n);
 }
 
 static bool print_segment(void *user, const struct auris_segment *seg)
 {
     (void)user;
-    char a[64], b[64];
+    char a[32], b[32];
     cli_format_timestamp(seg->start, a, sizeof a);
     cli_format_timestamp(seg->end, b, sizeof b);
     printf("[%s --> %s] %s\n", a, b, seg->text);
     fflush(stdout);
+    return true;
+}
+
+/* LANGUAGES[code].title() */
+static void print_detected(const char *code)
+{
+    const char *name = auris_language_name(auris_language_index(code));
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", name ? name : code);
+    bool start = true;
+    for (char *c = buf; *c; c++) {
+        bool alpha = isalpha((unsigned char)*c);
+        *c = (char)(alpha && start ? toupper((unsigned char)*c) : tolower((unsigned char)*c));
+        start = !alpha;
+    }
+    printf("Detected language: %s\n", buf);
+    fflush(stdout);
+}
+
+static bool on_language(void *user, const char *code, const float *probs, int n)
+{
+    (void)user, (void)probs, (void)n;
+    print_detected(code);
+    return true;
+}
+
+/* A tqdm-like bar on stderr: " 45%|####      | 1350/3000 [00:05<00:06, 270.00frames/s]". */
+struct progress {
+    struct timespec t0;
+    int last_pct;
+};
+
+static bool on_progress(void *user, int64_t done, int64_t total)
+{
+    struct progress *pr = user;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double el = (double)(now.tv_sec - pr->t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - pr->t0.tv_nsec);
+    int pct = total > 0 ? (int)(100 * done / total) : 100;
+    char bar[11];
+    for (int i = 0; i < 10; i++)
+        bar[i] = i < pct / 10 ? '#' : ' ';
+    bar[10] = '\0';
+    double rate = el > 0 ? (double)done / el : 0;
+    double left = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r%3d%%|%s| %lld/%lld [%02d:%02d<%02d:%02d, %.2fframes/s]", pct, bar,
+            (long long)done, (long long)total, (int)el / 60, (int)el % 60, (int)left / 60,
+            (int)left % 60, rate);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+    pr->last_pct = pct;
     return true;
 }
 
@@ -259,77 +454,117 @@ static void output_stem(const char *path, char *stem, size_t n)
     const char *base = copy ? basename(copy) : path;
     snprintf(stem, n, "%s", base);
     char *dot = strrchr(stem, '.');
-    if (dot && dot != stem)
+    char *first = stem;
+    while (*first == '.')
+        first++;
+    if (dot && dot > first) /* os.path.splitext ignores leading dots */
         *dot = '\0';
     free(copy);
 }
 
-int cli_load_model(const char *path, const char *assets, auris_model **model)
+/* --model_dir of the current command, for resolving official names */
+static const char *g_model_dir;
+
+int cli_load_model(const char *name_or_path, const char *assets, auris_model **model)
 {
     struct auris_error err = {0};
     struct auris_model_params mp = auris_model_default_params();
+    char *path = NULL;
+    const char *official = NULL;
+    if (cli_resolve_model(name_or_path, g_model_dir, true, &path, &official) != 0)
+        return -1; /* the resolver printed why */
     mp.assets_dir = assets;
+    mp.official_name = official;
+    int rc = 0;
     if (auris_model_load(path, &mp, model, &err) != AURIS_OK) {
         fprintf(stderr, "auris: error: %s\n", err.message);
-        return -1;
+        rc = -1;
     }
-    return 0;
+    free(path);
+    return rc;
 }
 
-static int transcribe_one(auris_session *sess, const char *path,
-                          const struct auris_transcribe_params *p, int fmt, const char *out_dir,
-                          bool verbose)
+static int transcribe_one(auris_session *sess, const auris_model *model, const char *path,
+                          const struct run_config *c)
 {
     struct auris_error err = {0};
     float *pcm = NULL;
     size_t n = 0;
     struct auris_result *r = NULL;
+    struct auris_transcribe_params p = c->p;
+    struct progress pr = {{0, 0}, -1};
     int rc = -1;
     if (auris_audio_load(path, &pcm, &n, &err) != AURIS_OK)
         goto done;
-    if (auris_transcribe_pcm(sess, pcm, n, p, &r, &err) != AURIS_OK)
+    if (!p.language && auris_model_n_languages(model) > 0) {
+        if (c->verbose)
+            printf("Detecting language using up to the first 30 seconds. Use `--language` to "
+                   "specify the language\n");
+        p.on_language = on_language;
+    }
+    if (c->verbose) {
+        p.on_segment = print_segment;
+    } else if (isatty(STDERR_FILENO)) {
+        clock_gettime(CLOCK_MONOTONIC, &pr.t0);
+        p.on_progress = on_progress;
+        p.user = &pr;
+    }
+    if (auris_transcribe_pcm(sess, pcm, n, &p, &r, &err) != AURIS_OK)
         goto done;
-    if (verbose && !p->language)
-        fprintf(stderr, "Detected language: %s\n",
-                auris_language_name(auris_language_index(r->language)));
     char stem[1024];
     output_stem(path, stem, sizeof stem);
-    if (auris__write_output_file(out_dir, stem, (enum auris__format)fmt, r, &err) != AURIS_OK)
+    if (auris__write_output_file(c->out_dir, stem, (enum auris__format)c->fmt, r, &c->wopt,
+                                 &err) != AURIS_OK)
         goto done;
-    if (!verbose)
-        printf("%s\n", r->text);
     rc = 0;
 done:
-    if (rc != 0)
+    if (rc != 0) {
+        if (pr.last_pct >= 0 && pr.last_pct < 100)
+            fputc('\n', stderr);
         fprintf(stderr, "auris: error: %s: %s\n", path, err.message);
+    }
     auris_result_free(r);
     auris_free(pcm);
     return rc;
 }
 
+/* os.makedirs(dir, exist_ok=True) */
+static int make_dirs(const char *dir)
+{
+    char *d = strdup(dir);
+    if (!d)
+        return -1;
+    for (char *p = d + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+            free(d);
+            return -1;
+        }
+        *p = '/';
+    }
+    int rc = mkdir(d, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    free(d);
+    struct stat st;
+    return rc == 0 && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
 static int cmd_transcribe(int argc, char **argv)
 {
-    const char *inputs[MAX_INPUTS];
+    static const char *inputs[MAX_INPUTS];
+    static struct run_config c;
     int n_in = 0;
-    struct opt *o = transcribe_opts;
-    if (args_parse(argc, argv, 2, o, N_TOPTS, inputs, MAX_INPUTS, &n_in) != 0)
+    if (args_parse(argc, argv, 2, transcribe_opts, N_TOPTS, inputs, MAX_INPUTS, &n_in) != 0)
         return 2;
-    if (args_find(o, N_TOPTS, "help")->value) {
+    if (topt("help")->value) {
         printf("usage: auris transcribe AUDIO... --model PATH [options]\n\noptions:\n");
-        print_opts(stdout, o, N_TOPTS);
+        print_opts(stdout, transcribe_opts, N_TOPTS);
         return 0;
     }
-    struct auris_transcribe_params p = auris_transcribe_default_params();
-    p.on_segment = print_segment;
-    bool verbose = true;
-    int threads = 0;
-    if (read_transcribe_params(o, N_TOPTS, &p) != 0 ||
-        args_get_bool(args_find(o, N_TOPTS, "verbose"), &verbose) != 0 ||
-        args_get_int(args_find(o, N_TOPTS, "threads"), &threads) != 0)
+    if (read_config(&c) != 0)
         return 2;
-    if (!verbose)
-        p.on_segment = NULL;
-    const char *model_path = args_find(o, N_TOPTS, "model")->value;
+    const char *model_path = topt("model")->value;
     if (!model_path) {
         fprintf(stderr, "auris: error: the following arguments are required: --model\n");
         return 2;
@@ -338,37 +573,22 @@ static int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "auris: error: the following arguments are required: audio\n");
         return 2;
     }
-    const char *fmt_name = args_find(o, N_TOPTS, "output_format")->value;
-    int fmt = auris__format_parse(fmt_name ? fmt_name : "txt");
-    if (fmt < 0) {
-        fprintf(stderr, "auris: error: argument --output_format: '%s' is not available yet "
-                        "(choose from 'txt', 'json')\n", fmt_name);
-        return 2;
-    }
-    const char *out_dir = args_find(o, N_TOPTS, "output_dir")->value;
-    if (!out_dir)
-        out_dir = ".";
-    if (threads < 0) {
-        fprintf(stderr, "auris: error: argument --threads: must be >= 0\n");
-        return 2;
-    }
-    struct stat st;
-    if (stat(out_dir, &st) != 0 && mkdir(out_dir, 0777) != 0) {
-        fprintf(stderr, "auris: error: cannot create output directory '%s'\n", out_dir);
+    if (make_dirs(c.out_dir) != 0) {
+        fprintf(stderr, "auris: error: cannot create output directory '%s'\n", c.out_dir);
         return 1;
     }
-
     auris_model *model = NULL;
-    if (cli_load_model(model_path, args_find(o, N_TOPTS, "assets")->value, &model) != 0)
+    g_model_dir = topt("model_dir")->value;
+    if (cli_load_model(model_path, topt("assets")->value, &model) != 0)
         return 1;
-    if (p.language && auris_model_n_languages(model) == 0 &&
-        auris_language_index(p.language) != 0) {
+    if (c.p.language && auris_model_n_languages(model) == 0 &&
+        auris_language_index(c.p.language) != 0) {
         fprintf(stderr, "auris: warning: %s is an English-only model but received '%s'; "
-                        "using English instead.\n", model_path, p.language);
-        p.language = "en";
+                        "using English instead.\n", model_path, c.p.language);
+        c.p.language = "en";
     }
     struct auris_session_params sp = auris_session_default_params();
-    sp.n_threads = threads;
+    sp.n_threads = c.threads;
     auris_session *sess = NULL;
     struct auris_error err = {0};
     if (auris_session_create(model, &sp, &sess, &err) != AURIS_OK) {
@@ -378,7 +598,7 @@ static int cmd_transcribe(int argc, char **argv)
     }
     int failed = 0;
     for (int i = 0; i < n_in; i++)
-        if (transcribe_one(sess, inputs[i], &p, fmt, out_dir, verbose) != 0)
+        if (transcribe_one(sess, model, inputs[i], &c) != 0)
             failed++;
     auris_session_free(sess);
     auris_model_free(model);
@@ -392,6 +612,7 @@ static struct opt simple_opts[] = {
     {"assets", 0, OPT_STR, "directory with the .tiktoken vocabularies", 0},
     {"threads", 0, OPT_INT, "worker threads (default: all online CPUs)", 0},
     {"help", 'h', OPT_FLAG, "show this help", 0},
+    {"json", 0, OPT_FLAG, "detect-language: print the full probability table as JSON", 0},
 };
 #define N_SOPTS ((int)(sizeof simple_opts / sizeof simple_opts[0]))
 
@@ -399,11 +620,11 @@ static int cmd_info(int argc, char **argv)
 {
     const char *pos[1];
     int n_pos = 0;
-    if (args_parse(argc, argv, 2, simple_opts, N_SOPTS, pos, 0, &n_pos) != 0)
+    if (args_parse(argc, argv, 2, simple_opts, N_SOPTS - 1, pos, 0, &n_pos) != 0)
         return 2;
     if (simple_opts[3].value) {
         printf("usage: auris info --model PATH\n\noptions:\n");
-        print_opts(stdout, simple_opts, N_SOPTS);
+        print_opts(stdout, simple_opts, N_SOPTS - 1);
         return 0;
     }
     if (!simple_opts[0].value) {
@@ -425,6 +646,14 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+static void print_language_json(int lang, const float *probs, int n)
+{
+    printf("{\"language\": \"%s\", \"language_probs\": {", auris_language_code(lang));
+    for (int i = 0; i < n; i++)
+        printf("%s\"%s\": %.9g", i ? ", " : "", auris_language_code(i), (double)probs[i]);
+    printf("}}\n");
+}
+
 static int cmd_detect(int argc, char **argv)
 {
     const char *pos[1];
@@ -432,7 +661,7 @@ static int cmd_detect(int argc, char **argv)
     if (args_parse(argc, argv, 2, simple_opts, N_SOPTS, pos, 1, &n_pos) != 0)
         return 2;
     if (simple_opts[3].value) {
-        printf("usage: auris detect-language AUDIO --model PATH\n\noptions:\n");
+        printf("usage: auris detect-language AUDIO --model PATH [--json]\n\noptions:\n");
         print_opts(stdout, simple_opts, N_SOPTS);
         return 0;
     }
@@ -455,8 +684,11 @@ static int cmd_detect(int argc, char **argv)
     if (auris_session_create(m, &sp, &s, &err) == AURIS_OK &&
         auris_audio_load(pos[0], &pcm, &n, &err) == AURIS_OK &&
         auris_detect_language(s, pcm, n, &lang, probs, &err) == AURIS_OK) {
-        printf("%s (%s) %.4f\n", auris_language_code(lang), auris_language_name(lang),
-               (double)probs[lang]);
+        if (simple_opts[4].value)
+            print_language_json(lang, probs, auris_model_n_languages(m));
+        else
+            printf("%s (%s) %.4f\n", auris_language_code(lang), auris_language_name(lang),
+                   (double)probs[lang]);
         rc = 0;
     } else {
         fprintf(stderr, "auris: error: %s\n", err.message);
@@ -491,6 +723,10 @@ int main(int argc, char **argv)
         return cmd_info(argc, argv);
     if (!strcmp(cmd, "bench"))
         return cli_cmd_bench(argc, argv);
+    if (!strcmp(cmd, "models"))
+        return cli_cmd_models(argc, argv);
+    if (!strcmp(cmd, "convert"))
+        return cli_cmd_convert(argc, argv);
     fprintf(stderr, "auris: error: unknown command '%s' (see auris --help)\n", cmd);
     return 2;
 }
