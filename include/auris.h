@@ -123,8 +123,10 @@ struct auris_model_params {
 /* Defaults for auris_model_load. */
 struct auris_model_params auris_model_default_params(void);
 
-/* Loads a checkpoint: OpenAI .pt (zip + pickle) or whisper.cpp ggml .bin; the format is detected
- * from the file's bytes. Every tensor's name, shape and size is validated; a malformed file gives
+/* Loads a checkpoint: OpenAI .pt (zip + pickle), whisper.cpp ggml .bin (f32/f16/quantized),
+ * auris's native GGUF-based file (docs/FORMAT.md, memory-mapped in place), or a Hugging Face
+ * directory (or its config.json / *.safetensors / index file). The format is detected from the
+ * file's bytes, never its name. Every tensor's name, shape and size is validated; a malformed file gives
  * AURIS_ERR_FORMAT with a message naming the tensor or structure. `params` may be NULL.
  * On success *out is a model to release with auris_model_free. Thread-safe. */
 enum auris_err auris_model_load(const char *path, const struct auris_model_params *params,

@@ -558,7 +558,7 @@ static int cmd_transcribe(int argc, char **argv)
     if (args_parse(argc, argv, 2, transcribe_opts, N_TOPTS, inputs, MAX_INPUTS, &n_in) != 0)
         return 2;
     if (topt("help")->value) {
-        printf("usage: auris transcribe AUDIO... --model PATH [options]\n\noptions:\n");
+        printf("usage: auris transcribe AUDIO... --model MODEL [options]\n\noptions:\n");
         print_opts(stdout, transcribe_opts, N_TOPTS);
         return 0;
     }
