@@ -209,6 +209,25 @@ def main():
             t_file = f2.read()
         check(rc2 == 0 and t_stdin == t_file, ".pt via stdin equals .bin via file")
 
+    # auris convert: .bin -> native q8_0/f16; f16 transcribes exactly like its source
+    native = os.path.join(a.work, "micro-s7.auris")
+    rc, so, se = run([A, "convert", model, "-o", native, "--type", "f16"])
+    check(rc == 0 and os.path.exists(native), f"convert to native f16 ({se.strip()[:90]})")
+    quick = ["--language", "en", "--beam_size", "1", "--temperature_increment_on_fallback",
+             "None", "--without_timestamps", "True", "-f", "json", "--verbose", "False"]
+    if rc == 0:
+        d1, d2 = os.path.join(a.work, "conv-a"), os.path.join(a.work, "conv-b")
+        r1 = run([A, "transcribe", "--model", model, "-o", d1] + quick + [jfk])[0]
+        r2 = run([A, "transcribe", "--model", native, "-o", d2] + quick + [jfk])[0]
+        with open(os.path.join(d1, "jfk.json")) as f1, open(os.path.join(d2, "jfk.json")) as f2:
+            check(r1 == 0 and r2 == 0 and json.load(f1) == json.load(f2),
+                  "native f16 gives the same JSON as the ggml source")
+    rc, so, se = run([A, "convert", model, "-o", native + "2", "--type", "q3_k"])
+    check(rc == 2 and not os.path.exists(native + "2"), "convert rejects an unknown --type")
+    rc, so, se = run([A, "convert", jfk, "-o", native + "3"])
+    check(rc == 1 and not os.path.exists(native + "3") and one_line_error(se),
+          "convert of a non-model fails and writes nothing")
+
     rc, so, se = run([A, "info", "--model", model])
     check(rc == 0 and json.loads(so)["n_text_state"] == 64, "info prints dims")
     rc, so, se = run([A, "detect-language", jfk, "--model", model])
