@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: (1) gcc Release build, every ctest (unit, reference parity, hostile inputs);
+# The test suite: (1) gcc Release build, every ctest (unit, fuzz-corpus replay, reference parity,
+# hostile inputs);
 # (2) clang build with warnings as errors; (3) ASan+UBSan build running the unit and hostile-input
 # tests. Tests that need ../shared/data skip with a message when it is absent.
 set -euo pipefail
@@ -9,7 +10,10 @@ jobs="$(nproc)"
 echo "== gcc Release: build and all tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" -L unit
+# The reference and end-to-end suites each use every core (auris's pool, PyTorch): run them one
+# at a time so they do not oversubscribe the machine.
+ctest --test-dir build --output-on-failure -j1 -LE unit
 
 echo "== clang: build with -Werror"
 CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release >/dev/null
