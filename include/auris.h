@@ -226,9 +226,10 @@ struct auris_transcribe_params {
      * odd count means the last clip runs to the end. n == 0: the whole input. */
     const double *clip_timestamps;
     int n_clip_timestamps;
-    /* Word-level timestamps (cross-attention DTW) arrive in a later version: word_timestamps
-     * true and a hallucination_silence_threshold other than NaN are AURIS_ERR_UNSUPPORTED. The
-     * punctuation sets (NULL: the reference's) are the words' merging rules. */
+    /* Word-level timestamps from the alignment heads' cross-attention (DTW), as the reference's
+     * timing.py: segments then carry `words` and their bounds follow the words. The punctuation
+     * sets (NULL: the reference's) are the words' merging rules. hallucination_silence_threshold
+     * (seconds) only acts with word timestamps: silence around anomalous segments is skipped. */
     bool word_timestamps;
     const char *prepend_punctuations;
     const char *append_punctuations;

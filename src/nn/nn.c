@@ -11,13 +11,17 @@
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
  * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
  * only the slots that are needed twice, instead of gathering the whole cache as the reference.
- * Invariants: buffers are allocated by auris__nn_state_init and auris__nn_reserve only;
+ * Word timestamps re-derive the alignment heads' pre-softmax cross-attention scores from the
+ * layer's query and keys (a small product per head) only while capture is on.
+ * Invariants: buffers are allocated by auris__nn_state_init, auris__nn_reserve and
+ * auris__nn_capture_init only;
  * encode/decode allocate nothing and never write to the model. Buffer layouts are documented
  * where they are carved.
  */
 #include "nn/nn.h"
 #include "nn/ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static int mul3(size_t a, size_t b, size_t c, size_t *out)
@@ -62,6 +66,9 @@ void auris__nn_state_free(struct auris__nn_state *st)
     auris__aligned_free(st->self_k);
     auris__aligned_free(st->self_v);
     auris__aligned_free(st->dec_buf);
+    auris__aligned_free(st->align_qk);
+    free(st->align_layer);
+    free(st->align_head);
     memset(st, 0, sizeof *st);
 }
 
@@ -402,6 +409,68 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
 
 /* ---- decoder ------------------------------------------------------------------------------ */
 
+enum auris_err auris__nn_capture_init(struct auris__nn_state *st, struct auris_error *err)
+{
+    if (!st || !st->model)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "nn capture: NULL argument");
+    if (st->align_qk)
+        return AURIS_OK;
+    const struct auris_model_dims *d = &st->model->dims;
+    int n = auris__model_alignment_heads(st->model, NULL, NULL, 0);
+    bool fallback = n <= 0;
+    if (fallback) /* model.py's default: all heads of the second half of the layers */
+        n = (d->n_text_layer - d->n_text_layer / 2) * d->n_text_head;
+    size_t count;
+    if (n <= 0 || !mul3((size_t)n, (size_t)d->n_text_ctx, (size_t)d->n_audio_ctx, &count))
+        return auris__fail(err, AURIS_ERR_UNSUPPORTED, "nn capture: no alignment heads");
+    st->align_layer = malloc((size_t)n * sizeof(int));
+    st->align_head = malloc((size_t)n * sizeof(int));
+    st->align_qk = alloc_floats(count);
+    if (!st->align_layer || !st->align_head || !st->align_qk) {
+        auris__aligned_free(st->align_qk);
+        free(st->align_layer);
+        free(st->align_head);
+        st->align_qk = NULL;
+        st->align_layer = st->align_head = NULL;
+        return auris__fail(err, AURIS_ERR_NOMEM, "nn capture: out of memory");
+    }
+    if (fallback) {
+        int k = 0;
+        for (int l = d->n_text_layer / 2; l < d->n_text_layer; l++)
+            for (int h = 0; h < d->n_text_head; h++, k++) {
+                st->align_layer[k] = l;
+                st->align_head[k] = h;
+            }
+    } else {
+        auris__model_alignment_heads(st->model, st->align_layer, st->align_head, n);
+    }
+    st->n_align = n;
+    return AURIS_OK;
+}
+
+/* Records layer l's alignment-head scores for `rows` new rows of one sequence: q [rows][n] is
+ * the cross-attention query the layer just used, ck [n_audio_ctx][n] its keys. */
+static void capture_layer(struct auris__nn_state *st, int l, const float *q, const float *ck,
+                          int rows)
+{
+    const struct auris_model_dims *d = &st->model->dims;
+    int n = d->n_text_state, T = d->n_audio_ctx, dh = n / d->n_text_head;
+    /* both q and k are scaled by d^-1/4 in the reference; one factor here */
+    float s = (float)pow((double)dh, -0.25);
+    float s2 = s * s;
+    for (int i = 0; i < st->n_align; i++) {
+        if (st->align_layer[i] != l)
+            continue;
+        int h = st->align_head[i];
+        float *out = st->align_qk + ((size_t)i * d->n_text_ctx + (size_t)st->n_past) * T;
+        auris__gemm_nt(st->pool, rows, T, dh, q + (size_t)h * dh, n, ck + (size_t)h * dh,
+                       AURIS_DT_F32, n, NULL, out, T);
+        size_t cnt = (size_t)rows * T;
+        for (size_t k = 0; k < cnt; k++)
+            out[k] *= s2;
+    }
+}
+
 /* Row `tok` of the token embedding [n_vocab][n] as f32, whatever its element type. */
 static void embed_row(const struct auris__tensor *emb, int tok, float *out)
 {
@@ -466,6 +535,8 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         io.ck = st->cross_k + (size_t)l * T * n;
         io.cv = st->cross_v + (size_t)l * T * n;
         run_block(pool, &m->dec[l], total, n, d->n_text_head, &io, 1);
+        if (st->capture && n_seq == 1 && st->align_qk) /* q still holds this layer's query */
+            capture_layer(st, l, io.q, io.ck, total);
     }
     st->n_past += n_tokens;
 

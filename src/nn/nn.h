@@ -42,6 +42,16 @@ struct auris__nn_state {
     /* decoder scratch, for up to n_text_ctx tokens at once */
     float *dec_buf;
     size_t dec_buf_len;
+
+    /* Word timestamps: while `capture` is set (one sequence), every decoding step records the
+     * cross-attention scores (q d^-1/4)(k d^-1/4)^T, before the softmax, of the alignment heads
+     * at rows n_past.. of align_qk. Allocated by auris__nn_capture_init on first use; decoding
+     * only tests `capture` once per layer, so nothing is spent while it is off. */
+    bool capture;
+    int n_align;         /* alignment heads */
+    int *align_layer;    /* [n_align] decoder layer of head i */
+    int *align_head;     /* [n_align] head index within the layer */
+    float *align_qk;     /* [n_align][n_text_ctx][n_audio_ctx] */
 };
 
 #define AURIS__NN_MAX_SEQ 16 /* sequences decoded together (beam_size / best_of cap) */
@@ -91,5 +101,10 @@ enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq,
  * out of range (nothing is changed then). */
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
                              const int *rows, int n_rows, float *logits /* [n_rows][n_vocab] */);
+
+/* Prepares the capture of alignment-head scores (see `capture`): the model's alignment heads, or
+ * the reference's default (every head of the upper half of the decoder layers) when it has none.
+ * Allocates once; later calls return at once. NOMEM. */
+enum auris_err auris__nn_capture_init(struct auris__nn_state *st, struct auris_error *err);
 
 #endif /* AURIS_NN_H */

@@ -13,8 +13,10 @@
  * Deliberate differences, only where the reference would loop forever: a window that cannot
  * advance (segment_size <= 0 past the end of the audio inside a clip, or a seek update of 0)
  * moves on instead of being decoded again.
- * Word timestamps and hallucination_silence_threshold are a later version (refused here); the
- * place they go is marked "word timestamps" below.
+ * With word_timestamps, each window's segments get words (timing.c) before they are reported,
+ * seek moves to the last word's end unless the window ended on a single timestamp, and
+ * hallucination_silence_threshold skips silence around anomalous segments (skip_hallucinations),
+ * as transcribe.py; without it none of this runs and the decoder captures nothing.
  * Invariants: the session's buffers are reused for every window; only the result and the token
  * history are allocated here; on failure nothing leaks and *out stays NULL.
  */
@@ -151,13 +153,6 @@ static enum auris_err check_params(const auris_model *m, const struct auris_tran
 {
     if (p->task != AURIS_TASK_TRANSCRIBE && p->task != AURIS_TASK_TRANSLATE)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "unknown task %d", (int)p->task);
-    if (p->word_timestamps)
-        return auris__fail(err, AURIS_ERR_UNSUPPORTED,
-                           "word_timestamps: word-level timestamps are not implemented yet");
-    if (!isnan(p->hallucination_silence_threshold))
-        return auris__fail(err, AURIS_ERR_UNSUPPORTED,
-                           "hallucination_silence_threshold needs word timestamps, which are "
-                           "not implemented yet");
     if (p->temperatures) {
         if (p->n_temperatures < 1 || p->n_temperatures > MAX_TEMPERATURES)
             return auris__fail(err, AURIS_ERR_INVALID_ARG,
@@ -251,6 +246,9 @@ struct loop {
     size_t prompt_reset_since;
     struct auris__span *spans; /* [n_text_ctx + 2] */
     struct auris_result *r;
+    int sot_seq[4];           /* the tokenizer's sot_sequence (word alignment) */
+    int n_sot;
+    double last_speech_timestamp; /* end of the last word kept (word timestamps) */
 };
 
 /* One decoding at temperature t, with the options the reference keeps at that temperature:
@@ -339,9 +337,125 @@ static enum auris_err make_segment(struct loop *L, const struct auris__decode_re
     return AURIS_OK;
 }
 
-/* Turns one decoded window into segments: split, report, clear, append, extend the history. */
+/* transcribe.py's get_end: the end of the last word of the segments, else the end of the last
+ * segment; false when there are no segments. */
+static bool get_end(const struct auris_segment *segs, int n, double *end)
+{
+    for (int i = n - 1; i >= 0; i--)
+        if (segs[i].n_words > 0) {
+            *end = segs[i].words[segs[i].n_words - 1].end;
+            return true;
+        }
+    if (n == 0)
+        return false;
+    *end = segs[n - 1].end;
+    return true;
+}
+
+/* next_words_segment: the first of segs[0..n) that has words, or NULL. */
+static const struct auris_segment *next_words_segment(const struct auris_segment *segs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (segs[i].n_words > 0)
+            return &segs[i];
+    return NULL;
+}
+
+/* Where the window's segments and seek stand while the word-timing rules run. */
+struct window_state {
+    int seek, segment_size;
+    bool single_ending;
+    int next;       /* the seek of the next window */
+    int n_cur;      /* current_segments (the window's segments still kept) */
+    bool skipped;   /* the reference's `continue`: the window adds nothing */
+};
+
+/* The hallucination_silence_threshold rules of transcribe.py over the window's segments
+ * segs[0..w->n_cur), which have their words. May shorten n_cur or skip the window. */
+static void skip_hallucinations(struct loop *L, struct auris_segment *segs,
+                                struct window_state *w)
+{
+    const double threshold = auris__py_float(L->p->hallucination_silence_threshold);
+    const double time_offset = (double)(w->seek * AURIS_HOP_LENGTH) / AURIS_SAMPLE_RATE;
+    const double window_end_time =
+        (double)((w->seek + AURIS_N_FRAMES) * AURIS_HOP_LENGTH) / AURIS_SAMPLE_RATE;
+    const double segment_duration = (double)(w->segment_size * AURIS_HOP_LENGTH) / AURIS_SAMPLE_RATE;
+    const double content_duration =
+        (double)(L->content_frames * AURIS_HOP_LENGTH) / AURIS_SAMPLE_RATE;
+    double lwe;
+    if (!w->single_ending && get_end(segs, w->n_cur, &lwe) && lwe > time_offset) {
+        if (window_end_time - lwe > threshold)
+            w->next = (int)auris__py_round(lwe * 100);
+        else
+            w->next = w->seek + w->segment_size;
+    }
+    /* a first segment that might be a hallucination: skip the silence before it */
+    const struct auris_segment *first = next_words_segment(segs, w->n_cur);
+    if (first && auris__is_segment_anomaly(first)) {
+        double gap = first->start - time_offset;
+        if (gap > threshold) {
+            w->next = w->seek + (int)auris__py_round(gap * 100);
+            w->skipped = true;
+            return;
+        }
+    }
+    /* a possible hallucination surrounded by silence or more hallucinations: drop it and what
+     * follows, and seek to it */
+    double hal_last_end = L->last_speech_timestamp;
+    for (int si = 0; si < w->n_cur; si++) {
+        const struct auris_segment *seg = &segs[si];
+        if (seg->n_words == 0)
+            continue;
+        if (auris__is_segment_anomaly(seg)) {
+            const struct auris_segment *next = next_words_segment(segs + si + 1, w->n_cur - si - 1);
+            double hal_next_start = next ? next->words[0].start : time_offset + segment_duration;
+            bool silence_before = seg->start - hal_last_end > threshold ||
+                                  seg->start < threshold || seg->start - time_offset < 2.0;
+            bool silence_after = hal_next_start - seg->end > threshold ||
+                                 auris__is_segment_anomaly(next) ||
+                                 window_end_time - seg->end < 2.0;
+            if (silence_before && silence_after) {
+                double t = time_offset + 1 > seg->start ? time_offset + 1 : seg->start;
+                w->next = (int)auris__py_round(t * 100);
+                if (content_duration - seg->end < threshold)
+                    w->next = L->content_frames;
+                w->n_cur = si;
+                break;
+            }
+        }
+        hal_last_end = seg->end;
+    }
+}
+
+/* add_word_timestamps for the window's segments, the seek to the last word and the
+ * hallucination rules; updates last_speech_timestamp. */
+static enum auris_err word_timing(struct loop *L, struct auris_segment *segs,
+                                  struct window_state *w, struct auris_error *err)
+{
+    const double time_offset = (double)(w->seek * AURIS_HOP_LENGTH) / AURIS_SAMPLE_RATE;
+    enum auris_err rc = auris__add_word_timestamps(
+        L->s, segs, w->n_cur, L->sot_seq, L->n_sot, L->r->language, w->segment_size,
+        L->p->prepend_punctuations, L->p->append_punctuations, L->last_speech_timestamp, err);
+    if (rc != AURIS_OK)
+        return rc;
+    double lwe;
+    if (!w->single_ending && get_end(segs, w->n_cur, &lwe) && lwe > time_offset)
+        w->next = (int)auris__py_round(lwe * 100);
+    if (!isnan(L->p->hallucination_silence_threshold)) {
+        skip_hallucinations(L, segs, w);
+        if (w->skipped)
+            return AURIS_OK;
+    }
+    if (get_end(segs, w->n_cur, &lwe))
+        L->last_speech_timestamp = lwe;
+    return AURIS_OK;
+}
+
+/* Turns one decoded window into segments: split, word timings, report, clear, append, extend
+ * the history. */
 static enum auris_err add_window(struct loop *L, const struct auris__decode_result *d,
-                                 double t_used, int seek, int n_spans, struct auris_error *err)
+                                 double t_used, int n_spans, struct window_state *w,
+                                 struct auris_error *err)
 {
     struct auris_result *r = L->r;
     struct auris_segment *segs =
@@ -349,19 +463,32 @@ static enum auris_err add_window(struct loop *L, const struct auris__decode_resu
     if (!segs)
         return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
     r->segments = segs;
+    const int first = r->n_segments;
     for (int i = 0; i < n_spans; i++) {
         struct auris_segment *s = &segs[r->n_segments];
-        enum auris_err rc = make_segment(L, d, t_used, &L->spans[i], seek, s, err);
+        enum auris_err rc = make_segment(L, d, t_used, &L->spans[i], w->seek, s, err);
         if (rc != AURIS_OK) {
             segment_clear(s);
             return rc;
         }
         r->n_segments++;
-        /* word timestamps: add_word_timestamps() fills s->words here, before reporting */
-        if (L->p->on_segment && !L->p->on_segment(L->p->user, s))
-            return auris__fail(err, AURIS_ERR_CANCELLED, "cancelled by the segment callback");
     }
-    for (int i = r->n_segments - n_spans; i < r->n_segments; i++) {
+    w->n_cur = n_spans;
+    if (L->p->word_timestamps) {
+        enum auris_err rc = word_timing(L, segs + first, w, err);
+        if (rc != AURIS_OK)
+            return rc;
+        if (w->skipped)
+            w->n_cur = 0;
+        while (r->n_segments > first + w->n_cur)
+            segment_clear(&segs[--r->n_segments]);
+        if (w->skipped)
+            return AURIS_OK;
+    }
+    for (int i = first; i < r->n_segments; i++)
+        if (L->p->on_segment && !L->p->on_segment(L->p->user, &segs[i]))
+            return auris__fail(err, AURIS_ERR_CANCELLED, "cancelled by the segment callback");
+    for (int i = first; i < r->n_segments; i++) {
         struct auris_segment *s = &segs[i];
         char *probe = auris__strdup(s->text);
         if (!probe)
@@ -370,8 +497,8 @@ static enum auris_err add_window(struct loop *L, const struct auris__decode_resu
         if (s->start == s->end || probe[0] == '\0') {
             s->text[0] = '\0';
             s->n_tokens = 0;
-            for (int w = 0; w < s->n_words; w++)
-                free(s->words[w].word);
+            for (int k = 0; k < s->n_words; k++)
+                free(s->words[k].word);
             s->n_words = 0;
             s->has_words = true; /* the reference sets segment["words"] = [] */
         }
@@ -425,9 +552,13 @@ static enum auris_err run_window(struct loop *L, int seek, int segment_size, int
                                       input_stride, L->spans, &delta);
     if (delta <= 0)
         delta = segment_size; /* the reference would decode this window again forever */
-    *next = seek + delta;
-    rc = add_window(L, &d, t_used, seek, n_spans, err);
-    if (rc == AURIS_OK && (!L->p->condition_on_previous_text || t_used > 0.5))
+    struct window_state w = {.seek = seek, .segment_size = segment_size, .next = seek + delta};
+    w.single_ending = d.n_tokens >= 2 && d.tokens[d.n_tokens - 2] < tb &&
+                      d.tokens[d.n_tokens - 1] >= tb;
+    rc = add_window(L, &d, t_used, n_spans, &w, err);
+    /* word times only move seek forward; a window that cannot advance moves on (see above) */
+    *next = w.next > seek ? w.next : seek + segment_size;
+    if (rc == AURIS_OK && !w.skipped && (!L->p->condition_on_previous_text || t_used > 0.5))
         L->prompt_reset_since = L->all.n; /* no prompt after a high-temperature decoding */
 done:
     auris__decode_result_clear(&d);
@@ -503,6 +634,11 @@ static enum auris_err setup(struct loop *L, int lang, int **suppress, int **pref
     L->opt.max_initial_timestamp = p->max_initial_timestamp;
     L->rng = p->seed;
     L->opt.rng = &L->rng;
+    struct auris__decode_options so = L->opt;
+    so.without_timestamps = false; /* the tokenizer's sot_sequence has no <|notimestamps|> */
+    L->n_sot = auris__sot_sequence(m->tok, &so, L->sot_seq);
+    if (p->word_timestamps && p->task == AURIS_TASK_TRANSLATE)
+        auris__log(AURIS_LOG_WARN, "Word-level timestamps on translations may not be reliable.");
     size_t n = 0;
     enum auris_err rc = auris__suppress_tokens(m->tok, p->suppress_tokens, suppress, &n, err);
     if (rc != AURIS_OK)

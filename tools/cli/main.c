@@ -67,7 +67,7 @@ static struct opt transcribe_opts[] = {
     {"compression_ratio_threshold", 0, OPT_FLOAT, "treat the decoding as failed above this gzip compression ratio (default: 2.4)", 0},
     {"logprob_threshold", 0, OPT_FLOAT, "treat the decoding as failed below this average log probability (default: -1.0)", 0},
     {"no_speech_threshold", 0, OPT_FLOAT, "consider a window silent above this <|nospeech|> probability when the decoding failed by logprob_threshold (default: 0.6)", 0},
-    {"word_timestamps", 0, OPT_BOOL, "word-level timestamps (not implemented yet) (default: False)", 0},
+    {"word_timestamps", 0, OPT_BOOL, "(experimental) extract word-level timestamps and refine the results based on them (default: False)", 0},
     {"prepend_punctuations", 0, OPT_STR, "with word_timestamps, merge these punctuation symbols with the next word", 0},
     {"append_punctuations", 0, OPT_STR, "with word_timestamps, merge these punctuation symbols with the previous word", 0},
     {"highlight_words", 0, OPT_BOOL, "(requires --word_timestamps True) underline each word as it is spoken in srt and vtt", 0},
@@ -76,7 +76,7 @@ static struct opt transcribe_opts[] = {
     {"max_words_per_line", 0, OPT_STR, "(requires --word_timestamps True, no effect with --max_line_width) the maximum number of words in a segment", 0},
     {"threads", 0, OPT_STR, "worker threads (default 0: all online CPUs)", 0},
     {"clip_timestamps", 0, OPT_STR, "comma-separated start,end,start,end,... seconds of clips to process; the last end defaults to the end of the file (default: 0)", 0},
-    {"hallucination_silence_threshold", 0, OPT_FLOAT, "(requires --word_timestamps True) skip silent periods longer than this threshold (not implemented yet)", 0},
+    {"hallucination_silence_threshold", 0, OPT_FLOAT, "(requires --word_timestamps True) skip silent periods longer than this threshold (in seconds) when a possible hallucination is detected", 0},
     {"without_timestamps", 0, OPT_BOOL, "auris: decode text only, one segment per window (default: False)", 0},
     {"seed", 0, OPT_STR, "auris: seed of the random sampler used at temperature > 0 (default: 0)", 0},
     {"prefix", 0, OPT_STR, "auris: text forced at the start of every window's output (default: None)", 0},
@@ -153,9 +153,11 @@ static int get_seed(struct opt *o, uint64_t *out)
     return 0;
 }
 
-/* "--option requires --word_timestamps True" and the other word-timestamp checks. */
-static int check_word_options(struct auris__writer_options *w, bool *word_ts)
+/* "--option requires --word_timestamps True", the reference's warnings about the line options,
+ * and the word-timestamp settings of the transcription. */
+static int check_word_options(struct auris__writer_options *w, struct auris_transcribe_params *p)
 {
+    bool word_ts_value = false, *word_ts = &word_ts_value;
     bool none;
     int width = 0, count = 0, words = 0;
     if (args_get_bool(topt("word_timestamps"), word_ts) ||
@@ -177,11 +179,6 @@ static int check_word_options(struct auris__writer_options *w, bool *word_ts)
                 return -1;
             }
     }
-    if (*word_ts) {
-        fprintf(stderr, "auris: error: --word_timestamps True: word-level timestamps are not "
-                        "implemented yet\n");
-        return -1;
-    }
     if (w->max_line_count && !w->max_line_width)
         fprintf(stderr, "auris: warning: --max_line_count has no effect without --max_line_width\n");
     if (w->max_words_per_line && w->max_line_width)
@@ -189,11 +186,12 @@ static int check_word_options(struct auris__writer_options *w, bool *word_ts)
     float hst = NAN;
     if (args_get_float(topt("hallucination_silence_threshold"), &hst))
         return -1;
-    if (!isnan(hst)) {
-        fprintf(stderr, "auris: error: --hallucination_silence_threshold needs word timestamps, "
-                        "which are not implemented yet\n");
-        return -1;
-    }
+    p->word_timestamps = *word_ts;
+    p->hallucination_silence_threshold = hst; /* used only with word timestamps, as the reference */
+    if (topt("prepend_punctuations")->value)
+        p->prepend_punctuations = topt("prepend_punctuations")->value;
+    if (topt("append_punctuations")->value)
+        p->append_punctuations = topt("append_punctuations")->value;
     return 0;
 }
 
@@ -347,8 +345,7 @@ static int read_config(struct run_config *c)
     memset(c, 0, sizeof *c);
     c->p = auris_transcribe_default_params();
     c->verbose = true;
-    bool word_ts = false;
-    if (read_decoding(c) || check_word_options(&c->wopt, &word_ts) ||
+    if (read_decoding(c) || check_word_options(&c->wopt, &c->p) ||
         args_get_bool(topt("verbose"), &c->verbose))
         return -1;
     bool none = false;
