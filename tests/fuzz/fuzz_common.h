@@ -69,4 +69,26 @@ static inline void fuzz_check_error(enum auris_err rc, const struct auris_error 
         __builtin_trap();
 }
 
+/* The whole run of a format loader with the (data, size, checkpoint, err) signature: parse an
+ * exactly-sized copy, check the error contract, bind what parsed, free everything. */
+typedef enum auris_err (*fuzz_loader_fn)(const uint8_t *, size_t, struct auris__checkpoint *,
+                                         struct auris_error *);
+
+static inline int fuzz_run_loader(fuzz_loader_fn load, const uint8_t *data, size_t size)
+{
+    uint8_t *buf = fuzz_copy(data, size);
+    if (!buf)
+        return 0;
+    struct auris__checkpoint ck;
+    struct auris_error err = {0};
+    memset(&ck, 0, sizeof ck);
+    enum auris_err rc = load(buf, size, &ck, &err);
+    fuzz_check_error(rc, &err);
+    if (rc == AURIS_OK)
+        fuzz_bind(&ck);
+    auris__checkpoint_clear(&ck);
+    free(buf);
+    return 0;
+}
+
 #endif /* AURIS_FUZZ_COMMON_H */

@@ -11,17 +11,5 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *buf = fuzz_copy(data, size);
-    if (!buf)
-        return 0;
-    struct auris__checkpoint ck;
-    struct auris_error err = {0};
-    memset(&ck, 0, sizeof ck);
-    enum auris_err rc = auris__load_pt(buf, size, &ck, &err);
-    fuzz_check_error(rc, &err);
-    if (rc == AURIS_OK)
-        fuzz_bind(&ck);
-    auris__checkpoint_clear(&ck);
-    free(buf);
-    return 0;
+    return fuzz_run_loader(auris__load_pt, data, size);
 }
