@@ -15,5 +15,5 @@ $SUDO apt-get install -y --no-install-recommends \
   libpcre2-dev zlib1g-dev libcjson-dev \
   libcurl4-openssl-dev libssl-dev \
   libcmocka-dev \
-  python3 python3-torch python3-numpy python3-regex \
+  python3 python3-venv python3-torch python3-numpy python3-regex \
   ffmpeg sox espeak-ng

@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 
+echo "== test environment: pinned PyPI packages in build/venv"
+bash scripts/setup-venv.sh
+
 echo "== gcc Release: build and all tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
