@@ -196,6 +196,13 @@ typedef bool (*auris_progress_fn)(void *user, int64_t done, int64_t total);
  * Only valid during the call. Return false to cancel (AURIS_ERR_CANCELLED). */
 typedef bool (*auris_language_fn)(void *user, const char *code, const float *probs, int n_probs);
 
+/* Polled between decoding steps (before every window's encoder pass and before every decoder
+ * step of the token loop, beams and fallbacks included) with the params' `user`. Return true to
+ * stop: the transcription then returns AURIS_ERR_CANCELLED within one step and no result. May be
+ * called from the thread that called auris_transcribe_pcm only; must be cheap (it runs once per
+ * token) and must not call back into the library with the same session. */
+typedef bool (*auris_abort_fn)(void *user);
+
 struct auris_transcribe_params {
     const char *language;        /* code or name; NULL: detect from the first 30 s */
     enum auris_task task;        /* TRANSCRIBE (default) or TRANSLATE (X -> English) */
@@ -237,6 +244,7 @@ struct auris_transcribe_params {
     auris_segment_fn on_segment;   /* optional streaming of segments */
     auris_progress_fn on_progress; /* optional */
     auris_language_fn on_language; /* optional */
+    auris_abort_fn should_abort;   /* optional: cancellation, e.g. a client that went away */
     void *user;                    /* passed to the callbacks */
 };
 
@@ -283,8 +291,8 @@ struct auris_result {
  * seek algorithm, temperature fallback, no-speech skip, previous text as prompt.
  * On success *out holds a result to free with auris_result_free.
  * Errors: INVALID_ARG (bad params, e.g. unknown language), UNSUPPORTED (an option this version
- * does not implement), CANCELLED (a callback returned false), NOMEM. Not thread-safe per
- * session. */
+ * does not implement), CANCELLED (a callback returned false or should_abort returned true),
+ * NOMEM. Not thread-safe per session. */
 enum auris_err auris_transcribe_pcm(auris_session *session, const float *pcm, size_t n_samples,
                                     const struct auris_transcribe_params *params,
                                     struct auris_result **out, struct auris_error *err);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building auris and running its tests needs.
 # Build: compiler, CMake, FFmpeg's libraries (audio input), PCRE2 (tokenizer), zlib (compression
-# ratio), cJSON (JSON output), libcurl and OpenSSL's libcrypto (model downloads, SHA-256).
+# ratio), cJSON (JSON output), libcurl and OpenSSL's libcrypto (model downloads, SHA-256),
+# libmicrohttpd (the HTTP server of `auris serve`).
 # Tests: cmocka, clang (the second compiler CI checks), and for the reference tests Debian's
 # python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
 set -euo pipefail
@@ -12,7 +13,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev \
-  libpcre2-dev zlib1g-dev libcjson-dev \
+  libpcre2-dev zlib1g-dev libcjson-dev libmicrohttpd-dev \
   libcurl4-openssl-dev libssl-dev \
   libcmocka-dev \
   python3 python3-venv python3-torch python3-numpy python3-regex \

@@ -68,6 +68,8 @@ struct auris__decode_options {
     float max_initial_timestamp; /* seconds; NaN or 0: None (the reference tests truthiness) */
     uint64_t *rng;               /* sampling state (splitmix64), advanced in place; NULL: a
                                   * fixed seed. Sampling cannot reproduce torch's generator. */
+    auris_abort_fn should_abort; /* polled before every decoder pass; true: CANCELLED. NULL: no */
+    void *abort_user;
 };
 /* The decoder chosen by auris__decode_window (the reference's DecodingTask with transcribe()'s
  * option handling): temperature > 0 samples best_of (>= 1) sequences; temperature 0 runs beam

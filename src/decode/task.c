@@ -656,6 +656,8 @@ enum auris_err auris__decode_run(const struct auris__decode_layout *lay,
         } else {
             rc = src->step(src->ctx, r.n_group, cur, r.stride, len, w->logits);
         }
+        if (rc == AURIS_ERR_CANCELLED)
+            return auris__fail(err, rc, "cancelled by the abort callback");
         if (rc != AURIS_OK)
             return auris__fail(err, rc, "decoder forward pass failed at position %d", len);
         for (int g = 0; g < r.n_group; g++) {

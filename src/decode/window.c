@@ -18,12 +18,21 @@
 struct nn_source {
     struct auris__nn_state *nn;
     int n_vocab;
+    auris_abort_fn should_abort; /* the caller's cancellation, polled before each pass */
+    void *abort_user;
 };
+
+static bool aborted(const struct nn_source *c)
+{
+    return c->should_abort && c->should_abort(c->abort_user);
+}
 
 static enum auris_err nn_first(void *ctx, const int *tokens, int n_tokens, int sot_index,
                                float *out)
 {
     struct nn_source *c = ctx;
+    if (aborted(c))
+        return AURIS_ERR_CANCELLED;
     auris__decoder_reset(c->nn);
     int rows[2] = {n_tokens - 1, sot_index};
     return auris__decode_batch(c->nn, 1, tokens, n_tokens, rows, 2, out);
@@ -40,6 +49,8 @@ static enum auris_err nn_step(void *ctx, int n_seq, const int *tokens, int strid
 {
     struct nn_source *c = ctx;
     int last[AURIS__MAX_GROUP];
+    if (aborted(c))
+        return AURIS_ERR_CANCELLED;
     if (n_seq < 1 || n_seq > AURIS__MAX_GROUP || len < 1)
         return AURIS_ERR_INVALID_ARG;
     for (int i = 0; i < n_seq; i++)
@@ -104,7 +115,7 @@ enum auris_err auris__decode_window(struct auris_session *s, const struct auris_
     if (rc != AURIS_OK)
         return rc;
 
-    struct nn_source ctx = {&s->nn, lay.n_vocab};
+    struct nn_source ctx = {&s->nn, lay.n_vocab, o->should_abort, o->abort_user};
     struct auris__logits_source src = {&ctx, nn_first, nn_reorder, nn_step};
     rc = auris__decode_run(&lay, o, &src, &s->work, res, err);
     auris__decoder_reset(&s->nn);

@@ -530,6 +530,8 @@ static enum auris_err run_window(struct loop *L, int seek, int segment_size, int
     memset(&d, 0, sizeof d);
     double t_used = 0;
 
+    if (L->p->should_abort && L->p->should_abort(L->p->user))
+        return auris__fail(err, AURIS_ERR_CANCELLED, "cancelled by the abort callback");
     window_from(L->mel, m->dims.n_mels, L->n_frames, seek, segment_size, s->mel_window);
     enum auris_err rc = auris__encode(&s->nn, s->mel_window);
     if (rc != AURIS_OK)
@@ -632,6 +634,8 @@ static enum auris_err setup(struct loop *L, int lang, int **suppress, int **pref
     L->opt.patience = p->patience;
     L->opt.length_penalty = p->length_penalty;
     L->opt.max_initial_timestamp = p->max_initial_timestamp;
+    L->opt.should_abort = p->should_abort;
+    L->opt.abort_user = p->user;
     L->rng = p->seed;
     L->opt.rng = &L->rng;
     struct auris__decode_options so = L->opt;

@@ -1,5 +1,5 @@
 /*
- * main.c — the `auris` command: transcribe, detect-language, info, bench.
+ * main.c — the `auris` command: transcribe, detect-language, info, bench, serve (tools/serve).
  *
  * The transcribe options, their defaults and messages follow the reference CLI (openai/whisper
  * transcribe.py cli()): output_format "all", verbose True printing each segment as
@@ -19,6 +19,7 @@
 
 #include "cli/convert.h"
 #include "cli/models.h"
+#include "serve/serve.h"
 
 #include <auris.h>
 #include <ctype.h>
@@ -113,6 +114,7 @@ static void usage(FILE *f)
             "  bench --model PATH [--threads N]   time the encoder and the decoder\n"
             "  models [--verify] [--json]         list official models and what is cached\n"
             "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
+            "  serve --model MODEL [--port P]     OpenAI-compatible transcription server\n"
             "  --version                          print the version\n\n"
             "Run 'auris COMMAND --help' for the options of a command.\n");
 }
@@ -724,6 +726,8 @@ int main(int argc, char **argv)
         return cli_cmd_models(argc, argv);
     if (!strcmp(cmd, "convert"))
         return cli_cmd_convert(argc, argv);
+    if (!strcmp(cmd, "serve"))
+        return cli_cmd_serve(argc, argv);
     fprintf(stderr, "auris: error: unknown command '%s' (see auris --help)\n", cmd);
     return 2;
 }
