@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite: (1) gcc Release build, every ctest (unit, fuzz-corpus replay, reference parity,
 # hostile inputs);
-# (2) clang build with warnings as errors; (3) ASan+UBSan build running the unit and hostile-input
-# tests. Tests that need ../shared/data skip with a message when it is absent.
+# (2) clang build with warnings as errors; (3) ASan+UBSan build running the unit, hostile-input and
+# server tests (label `server`; the heavy `server-load` tests run in the gcc build only). Tests that need ../shared/data skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -22,8 +22,8 @@ echo "== clang: build with -Werror"
 CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-clang -j"$jobs"
 
-echo "== ASan+UBSan: unit and hostile-input tests"
+echo "== ASan+UBSan: unit, hostile-input and server tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAURIS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|hostile'
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|hostile|server$'

@@ -11,7 +11,9 @@
  * should_abort sees the flag within one decoding step). Streaming responses are fed from the
  * job's event buffer by MHD_create_response_from_callback.
  * Invariants: a size over --max_upload_mb is refused from Content-Length before any body byte is
- * read, or as soon as the received bytes pass it; nothing of a request outlives its completion
+ * read (413 at once); a body without a declared size that passes it is discarded unread from
+ * then on and answered 413 when it ends (MHD sends answers after the body), and past twice the
+ * limit, or past --request_timeout, the connection is closed; nothing of a request outlives its completion
  * callback except a job still referenced by its worker; every error body is OpenAI's shape.
  */
 #include "serve/serve.h"
@@ -40,7 +42,7 @@ struct server {
     const auris_model *model;
     struct pool *pool;
     atomic_bool draining;
-    atomic_int active;        /* requests between their first call and their completion */
+    atomic_int active;        /* accepted transcription requests not yet completed */
 };
 
 struct req {
@@ -60,6 +62,7 @@ struct req {
     size_t val_len;
     struct serve_bad bad;     /* first error met while receiving */
     bool failed;
+    bool accepted;            /* submitted to the workers: counted in server.active */
     MHD_socket sock;
 };
 
@@ -422,6 +425,8 @@ static enum MHD_Result finish_upload(struct MHD_Connection *conn, struct req *r)
                              "The audio file could not be decoded: %s", err.message);
     close(r->fd);
     r->fd = -1;
+    atomic_fetch_add(&srv->active, 1);
+    r->accepted = true;
     if (jobs_submit(srv->pool, r->job) != 0)
         return respond_error(conn, r, 429, NULL, "rate_limit_exceeded",
                              "Too many requests are waiting; retry later");
@@ -473,7 +478,6 @@ static enum MHD_Result first_call(struct server *srv, struct MHD_Connection *con
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     r->sock = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
-    atomic_fetch_add(&srv->active, 1);
     *con_cls = r;
     bool post = strcmp(method, "POST") == 0;
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -505,29 +509,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct req *r = *con_cls;
     if (!r)
         return first_call(srv, conn, url, method, con_cls);
-    if (r->responded) { /* an early answer: discard whatever body still comes */
+    if (r->responded) { /* answered at the first call: MHD discards the body itself */
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
+        uint64_t limit = (uint64_t)srv->c->max_upload_mb << 20;
         r->received += *upload_data_size;
-        if (r->received > (uint64_t)srv->c->max_upload_mb << 20) {
-            *upload_data_size = 0;
-            return respond_error(conn, r, 413, "file", "file_too_large",
-                                 "Maximum content size limit (%d MB) exceeded",
-                                 srv->c->max_upload_mb);
+        if (r->received > 2 * limit || serve_now() - r->t0 > srv->c->request_timeout_s) {
+            r->status = r->received > 2 * limit ? 413 : 408;
+            return MHD_NO; /* far too large or too slow: close the connection now */
         }
-        if (serve_now() - r->t0 > srv->c->request_timeout_s) {
-            *upload_data_size = 0;
-            return respond_error(conn, r, 408, NULL, "request_timeout",
-                                 "The upload took longer than %d s", srv->c->request_timeout_s);
+        if (r->received > limit) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "Maximum content size limit (%d MB) exceeded",
+                     srv->c->max_upload_mb);
+            fail(r, 413, "file", "file_too_large", msg); /* the rest is discarded unread */
         }
         if (!r->failed && MHD_post_process(r->pp, upload_data, *upload_data_size) != MHD_YES &&
             !r->failed)
             fail(r, 400, NULL, "invalid_value", "malformed multipart/form-data body");
         *upload_data_size = 0;
-        if (r->failed)
-            return respond_bad(conn, r);
         return MHD_YES;
     }
     return finish_upload(conn, r);
@@ -569,8 +571,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->key);
     free(r->val);
     job_unref(r->job);
+    if (r->accepted)
+        atomic_fetch_sub(&srv->active, 1);
     free(r);
-    atomic_fetch_sub(&srv->active, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -611,15 +614,15 @@ struct server *http_start(const struct serve_config *c, const auris_model *model
         return NULL;
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->queue + c->workers + 64),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
@@ -639,10 +642,9 @@ void http_stop(struct server *s, double grace_s)
 {
     if (!s)
         return;
+    /* New requests get 503 (and /health 503) while the accepted ones finish; then the daemon
+     * and every connection close. */
     atomic_store(&s->draining, true);
-    MHD_socket ls = MHD_quiesce_daemon(s->d);
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
     double until = serve_now() + grace_s;
     while (atomic_load(&s->active) > 0 && serve_now() < until)
         usleep(20 * 1000);

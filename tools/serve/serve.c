@@ -6,8 +6,8 @@
  * served_model_name) with OpenAI's names for what clients see. Threads: by default each of the
  * W workers gets max(1, cores / W) threads, so W x T never exceeds the cores.
  * Invariants: SIGTERM/SIGINT/SIGPIPE are blocked in every thread and taken by sigwait in the
- * main thread only; on a signal the listening socket closes, running requests finish (up to
- * --drain_timeout seconds), the workers finish what is queued, and the process exits 0.
+ * main thread only; on a signal new requests get 503, accepted ones finish (up to
+ * --drain_timeout seconds), the daemon closes, the workers finish what is queued, exit 0.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -71,7 +71,7 @@ int serve_parse_options(int argc, char **argv, struct serve_config *c)
                "logprob_threshold, no_speech_threshold, temperature_increment_on_fallback, seed,\n"
                "prefix, max_initial_timestamp, hallucination_silence_threshold), GET /v1/models,\n"
                "/health, /metrics (Prometheus), /openapi.json. One access-log line per request\n"
-               "on stderr. SIGTERM/SIGINT: stop accepting, finish running requests, exit 0.\n\n"
+               "on stderr. SIGTERM/SIGINT: new requests get 503, accepted ones finish, exit 0.\n\n"
                "options:\n");
         for (int i = 0; i < N_OPTS; i++) {
             char left[64];

@@ -138,8 +138,8 @@ char *metrics_text(struct pool *p);
 struct server;
 struct server *http_start(const struct serve_config *c, const auris_model *model, struct pool *p,
                           struct auris_error *err);
-/* Stops accepting connections, answers 503 to new requests on open connections, waits up to
- * `grace_s` for running requests, then stops the daemon. NULL-safe. */
+/* Drains: every new request gets 503 (Retry-After) and /health 503 while the accepted requests
+ * finish (at most `grace_s` seconds), then the daemon and its connections close. NULL-safe. */
 void http_stop(struct server *s, double grace_s);
 
 int cli_cmd_serve(int argc, char **argv);
