@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,21 @@ char *format_error(const char *message, const char *type, const char *param, con
     return print_free(root);
 }
 
+/* A number as the shortest of %.15g/%.16g/%.17g that reads back as exactly `v` (cJSON's own
+ * printing accepts a 15-digit form within an epsilon, which would change segment times). */
+static cJSON *add_num(cJSON *o, const char *name, double v)
+{
+    char buf[40];
+    if (!isfinite(v))
+        return cJSON_AddNullToObject(o, name);
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_AddRawToObject(o, name, buf);
+}
+
 static const char *skip_space(const char *s)
 {
     while (*s && isspace((unsigned char)*s))
@@ -56,18 +72,18 @@ static const char *skip_space(const char *s)
 static cJSON *segment_json(const struct auris_segment *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", s->id);
-    cJSON_AddNumberToObject(o, "seek", s->seek);
-    cJSON_AddNumberToObject(o, "start", s->start);
-    cJSON_AddNumberToObject(o, "end", s->end);
+    add_num(o, "id", s->id);
+    add_num(o, "seek", s->seek);
+    add_num(o, "start", s->start);
+    add_num(o, "end", s->end);
     cJSON_AddStringToObject(o, "text", s->text ? s->text : "");
     cJSON *t = cJSON_AddArrayToObject(o, "tokens");
     for (int i = 0; t && i < s->n_tokens; i++)
         cJSON_AddItemToArray(t, cJSON_CreateNumber(s->tokens[i]));
-    cJSON_AddNumberToObject(o, "temperature", s->temperature);
-    cJSON_AddNumberToObject(o, "avg_logprob", s->avg_logprob);
-    cJSON_AddNumberToObject(o, "compression_ratio", s->compression_ratio);
-    cJSON_AddNumberToObject(o, "no_speech_prob", s->no_speech_prob);
+    add_num(o, "temperature", s->temperature);
+    add_num(o, "avg_logprob", s->avg_logprob);
+    add_num(o, "compression_ratio", s->compression_ratio);
+    add_num(o, "no_speech_prob", s->no_speech_prob);
     return o;
 }
 
@@ -79,7 +95,7 @@ static char *verbose_json(const struct job *j)
     cJSON_AddStringToObject(root, "task",
                             j->form.p.task == AURIS_TASK_TRANSLATE ? "translate" : "transcribe");
     cJSON_AddStringToObject(root, "language", name ? name : r->language);
-    cJSON_AddNumberToObject(root, "duration", (double)j->n_samples / AURIS_SAMPLE_RATE);
+    add_num(root, "duration", (double)j->n_samples / AURIS_SAMPLE_RATE);
     cJSON_AddStringToObject(root, "text", r->text ? r->text : "");
     if (j->form.want_segments) {
         cJSON *segs = cJSON_AddArrayToObject(root, "segments");
@@ -93,8 +109,8 @@ static char *verbose_json(const struct job *j)
                 const struct auris_word *w = &r->segments[i].words[k];
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "word", skip_space(w->word ? w->word : ""));
-                cJSON_AddNumberToObject(o, "start", w->start);
-                cJSON_AddNumberToObject(o, "end", w->end);
+                add_num(o, "start", w->start);
+                add_num(o, "end", w->end);
                 cJSON_AddItemToArray(words, o);
             }
     }
@@ -201,7 +217,7 @@ char *format_models(const char *served_model_name)
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "id", served_model_name);
     cJSON_AddStringToObject(m, "object", "model");
-    cJSON_AddNumberToObject(m, "created", 0);
+    add_num(m, "created", 0);
     cJSON_AddStringToObject(m, "owned_by", "auris");
     cJSON_AddItemToArray(data, m);
     return print_free(root);

@@ -279,7 +279,9 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
         }
         return MHD_YES;
     }
-    if (!r->key || off == 0 || strcmp(r->key, key) != 0) {
+    /* a new value: another key, or the same key again (MHD may deliver a value's first bytes
+     * in a zero-length call, so only a value that already has bytes ends at off == 0) */
+    if (!r->key || strcmp(r->key, key) != 0 || (off == 0 && r->val_len > 0)) {
         flush_field(r);
         r->key = strdup(key);
         if (!r->key) {
