@@ -1,16 +1,24 @@
 /*
- * pool.c — persistent worker threads that run batches of independent tasks.
+ * pool.c — one process-wide set of helper threads that every session's pool shares, running
+ * batches of independent tasks.
  *
- * Reference: the usual fork-join pool of BLAS/OpenMP runtimes. A job is one 64-bit atomic
- * "ticket" (generation | task count | next task); threads claim tasks by compare-and-swap on it,
- * so every task runs exactly once, and the caller returns when `done` reaches the task count.
- * Nobody waits for a worker that never got a task: on a busy machine a descheduled worker costs
- * nothing (the caller runs the tasks itself). Workers spin briefly for the next generation (a
- * decoded token issues many small jobs in quick succession), then sleep on a condition variable.
- * Invariants: one job at a time (auris__pool_run is not re-entrant); fn/ctx are read only after
- * a successful claim of an unfinished task, and the caller rewrites them only once every task
- * has finished, so they are stable while read. Every thread owns a 64-byte aligned scratch
- * buffer of AURIS__SCRATCH_FLOATS floats for packing.
+ * Reference: the usual fork-join pool of BLAS/OpenMP runtimes, made process-wide as
+ * CTranslate2 and ONNX Runtime share one inter-op pool between sessions. A session's pool is a
+ * handle {n_threads T, T scratch buffers}; the helpers (cores - 1 threads in the whole process,
+ * started with the first handle that has T > 1, joined with the last) serve one job at a time:
+ * auris__pool_run takes them when they are free and otherwise runs its tasks on its caller, so
+ * concurrent sessions never wait for each other and never add threads — callers plus helpers
+ * never exceed the cores when the callers' T add up to at most the cores (the server's default).
+ * A handle with T == 1 never touches the helpers. A job is one 64-bit atomic "ticket"
+ * (generation | task count | next task); threads claim tasks by compare-and-swap, so every task
+ * runs exactly once, and the caller returns when `done` reaches the task count. Nobody waits for
+ * a helper that never got a task: on a busy machine a descheduled helper costs nothing. Helpers
+ * spin briefly for the next generation, then sleep on a condition variable.
+ * Invariants: helper i has thread index i + 1 and claims tasks only while i + 1 < the job's T
+ * (read between loading a ticket and claiming from it, so it is that job's T), hence every
+ * `thread` passed to a task indexes the running handle's scratch; fn/ctx/limit are rewritten
+ * only once every task of the previous job has finished. Every thread index of a handle owns a
+ * 64-byte aligned scratch buffer of AURIS__SCRATCH_FLOATS floats for packing.
  */
 #include "kernels/kernels.h"
 #include "kernels/gemm_impl.h"
@@ -32,29 +40,35 @@
  * matrix products of one decoder step, short enough not to burn a core while idle. */
 #define SPIN_ITERS 20000
 
-struct worker {
-    struct auris__pool *pool;
-    int id;
-    pthread_t thread;
-    int started;
-};
-
-struct auris__pool {
-    int n_threads;
-    struct worker *workers;   /* [n_threads-1]; worker i has thread index i+1 */
-    float **scratch;          /* [n_threads] each AURIS__SCRATCH_FLOATS */
+/* The process-wide helper threads and the job they serve. */
+struct helpers {
+    int n;                    /* helper threads; helper i has thread index i + 1 */
+    pthread_t *threads;       /* [n] */
+    int n_started;
 
     /* the current job */
     auris__task_fn fn;
     void *ctx;
+    atomic_int limit;         /* the job's T: thread indices < limit may claim tasks */
     _Atomic uint64_t ticket;  /* generation << 40 | n_tasks << 20 | next task */
     atomic_int done;          /* tasks finished in this job */
     atomic_int stop;
+    atomic_int taken;         /* 1 while a job owns the helpers */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_int n_sleeping;
 };
+
+struct auris__pool {
+    int n_threads;            /* T: thread indices 0 .. T-1 (0 is the caller) */
+    float **scratch;          /* [n_threads] each AURIS__SCRATCH_FLOATS */
+    struct helpers *h;        /* the shared helpers, or NULL (T == 1 or none available) */
+};
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct helpers *g_helpers; /* under g_mu */
+static int g_refs;                /* handles holding g_helpers, under g_mu */
 
 #define TASK_BITS 20
 #define MAX_TASKS ((1 << TASK_BITS) - 1)
@@ -62,70 +76,161 @@ struct auris__pool {
 #define TICKET_N(t) ((int)(((t) >> TASK_BITS) & MAX_TASKS))
 #define TICKET_NEXT(t) ((int)((t) & MAX_TASKS))
 
-/* Claims and runs tasks of whatever job is current until none is left unclaimed. */
-static void run_tasks(struct auris__pool *p, int thread)
+/* Claims and runs tasks of whatever job is current until none is left unclaimed (or, for a
+ * helper, until the current job does not want this thread index). */
+static void run_tasks(struct helpers *h, int thread)
 {
-    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&h->ticket, memory_order_acquire);
     while (TICKET_NEXT(t) < TICKET_N(t)) {
-        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+        if (thread >= atomic_load_explicit(&h->limit, memory_order_relaxed))
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&h->ticket, &t, t + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* t was reloaded */
-        p->fn(p->ctx, TICKET_NEXT(t), thread);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-        t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        h->fn(h->ctx, TICKET_NEXT(t), thread);
+        atomic_fetch_add_explicit(&h->done, 1, memory_order_release);
+        t = atomic_load_explicit(&h->ticket, memory_order_acquire);
     }
 }
 
-static void *worker_main(void *arg)
+struct helper_arg {
+    struct helpers *h;
+    int id;
+};
+
+static void *helper_main(void *arg)
 {
-    struct worker *w = arg;
-    struct auris__pool *p = w->pool;
+    struct helpers *h = ((struct helper_arg *)arg)->h;
+    int id = ((struct helper_arg *)arg)->id;
+    free(arg);
     uint64_t seen = 0;
     for (;;) {
-        uint64_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
+        uint64_t gen = TICKET_GEN(atomic_load_explicit(&h->ticket, memory_order_acquire));
         for (int i = 0; gen == seen && i < SPIN_ITERS; i++) {
             CPU_RELAX();
-            gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
+            gen = TICKET_GEN(atomic_load_explicit(&h->ticket, memory_order_acquire));
         }
         if (gen == seen) {
-            pthread_mutex_lock(&p->mu);
-            atomic_fetch_add(&p->n_sleeping, 1);
-            while ((gen = TICKET_GEN(atomic_load(&p->ticket))) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->cv, &p->mu);
-            atomic_fetch_sub(&p->n_sleeping, 1);
-            pthread_mutex_unlock(&p->mu);
+            pthread_mutex_lock(&h->mu);
+            atomic_fetch_add(&h->n_sleeping, 1);
+            while ((gen = TICKET_GEN(atomic_load(&h->ticket))) == seen && !atomic_load(&h->stop))
+                pthread_cond_wait(&h->cv, &h->mu);
+            atomic_fetch_sub(&h->n_sleeping, 1);
+            pthread_mutex_unlock(&h->mu);
         }
-        if (atomic_load(&p->stop))
+        if (atomic_load(&h->stop))
             break;
         seen = gen;
-        run_tasks(p, w->id);
+        run_tasks(h, id);
     }
     return NULL;
 }
 
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)AURIS_MIN(n, 256) : 1;
+}
+
+static void helpers_free(struct helpers *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    atomic_store(&h->stop, 1);
+    atomic_fetch_add(&h->ticket, (uint64_t)1 << (2 * TASK_BITS));
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    for (int i = 0; i < h->n_started; i++)
+        pthread_join(h->threads[i], NULL);
+    free(h->threads);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+/* Starts cores - 1 helpers; NULL when there is no second core or on failure. */
+static struct helpers *helpers_create(void)
+{
+    int n = online_cores() - 1;
+    if (n < 1)
+        return NULL;
+    struct helpers *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->threads = calloc((size_t)n, sizeof *h->threads);
+    if (!h->threads || pthread_mutex_init(&h->mu, NULL) != 0) {
+        free(h->threads);
+        free(h);
+        return NULL;
+    }
+    if (pthread_cond_init(&h->cv, NULL) != 0) {
+        pthread_mutex_destroy(&h->mu);
+        free(h->threads);
+        free(h);
+        return NULL;
+    }
+    h->n = n;
+    atomic_init(&h->limit, 0);
+    atomic_init(&h->ticket, 0);
+    atomic_init(&h->done, 0);
+    atomic_init(&h->stop, 0);
+    atomic_init(&h->taken, 0);
+    atomic_init(&h->n_sleeping, 0);
+    for (int i = 0; i < n; i++) {
+        struct helper_arg *a = malloc(sizeof *a);
+        if (a) {
+            a->h = h;
+            a->id = i + 1;
+        }
+        if (!a || pthread_create(&h->threads[i], NULL, helper_main, a) != 0) {
+            free(a);
+            break; /* fewer helpers: still correct */
+        }
+        h->n_started++;
+    }
+    if (h->n_started == 0) {
+        helpers_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* A reference to the process-wide helpers (started on first use), or NULL. */
+static struct helpers *helpers_acquire(void)
+{
+    pthread_mutex_lock(&g_mu);
+    if (!g_helpers)
+        g_helpers = helpers_create();
+    if (g_helpers)
+        g_refs++;
+    struct helpers *h = g_helpers;
+    pthread_mutex_unlock(&g_mu);
+    return h;
+}
+
+static void helpers_release(struct helpers *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&g_mu);
+    struct helpers *last = --g_refs == 0 ? g_helpers : NULL;
+    if (last)
+        g_helpers = NULL;
+    pthread_mutex_unlock(&g_mu);
+    helpers_free(last); /* joined outside g_mu */
+}
+
 struct auris__pool *auris__pool_create(int n_threads)
 {
-    if (n_threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = n > 0 ? (int)AURIS_MIN(n, 256) : 1;
-    }
+    if (n_threads <= 0)
+        n_threads = online_cores();
     if (n_threads > 1024)
         n_threads = 1024;
     struct auris__pool *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->n_threads = n_threads;
-    atomic_init(&p->ticket, 0);
-    atomic_init(&p->done, 0);
-    atomic_init(&p->stop, 0);
-    atomic_init(&p->n_sleeping, 0);
-    int mu_ok = 0, cv_ok = 0;
-    if (pthread_mutex_init(&p->mu, NULL) != 0)
-        goto fail;
-    mu_ok = 1;
-    if (pthread_cond_init(&p->cv, NULL) != 0)
-        goto fail;
-    cv_ok = 1;
     p->scratch = calloc((size_t)n_threads, sizeof *p->scratch);
     if (!p->scratch)
         goto fail;
@@ -134,26 +239,10 @@ struct auris__pool *auris__pool_create(int n_threads)
         if (!p->scratch[i])
             goto fail;
     }
-    if (n_threads > 1) {
-        p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
-        if (!p->workers)
-            goto fail;
-        for (int i = 0; i < n_threads - 1; i++) {
-            p->workers[i].pool = p;
-            p->workers[i].id = i + 1;
-            if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
-                goto fail;
-            p->workers[i].started = 1;
-        }
-    }
+    if (n_threads > 1)
+        p->h = helpers_acquire(); /* NULL (one core): every job runs on the caller */
     return p;
 fail:
-    if (!mu_ok || !cv_ok) {
-        if (mu_ok)
-            pthread_mutex_destroy(&p->mu);
-        free(p);
-        return NULL;
-    }
     auris__pool_free(p);
     return NULL;
 }
@@ -162,24 +251,12 @@ void auris__pool_free(struct auris__pool *p)
 {
     if (!p)
         return;
-    if (p->workers) {
-        pthread_mutex_lock(&p->mu);
-        atomic_store(&p->stop, 1);
-        atomic_fetch_add(&p->ticket, (uint64_t)1 << (2 * TASK_BITS));
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-        for (int i = 0; i < p->n_threads - 1; i++)
-            if (p->workers[i].started)
-                pthread_join(p->workers[i].thread, NULL);
-        free(p->workers);
-    }
+    helpers_release(p->h);
     if (p->scratch) {
         for (int i = 0; i < p->n_threads; i++)
             auris__aligned_free(p->scratch[i]);
         free(p->scratch);
     }
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
@@ -195,23 +272,24 @@ float *auris__pool_scratch(struct auris__pool *p, int thread)
     return p->scratch[thread];
 }
 
-/* Runs one job of at most MAX_TASKS tasks. */
-static void run_job(struct auris__pool *p, auris__task_fn fn, void *ctx, int n_tasks)
+/* Runs one job of at most MAX_TASKS tasks on the helpers (taken by the caller) and the caller. */
+static void run_job(struct helpers *h, int limit, auris__task_fn fn, void *ctx, int n_tasks)
 {
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    uint64_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
-    /* seq_cst publish, then look for sleepers: a worker either sees the new generation before it
+    h->fn = fn;
+    h->ctx = ctx;
+    atomic_store_explicit(&h->limit, limit, memory_order_relaxed);
+    atomic_store_explicit(&h->done, 0, memory_order_relaxed);
+    uint64_t gen = TICKET_GEN(atomic_load_explicit(&h->ticket, memory_order_relaxed)) + 1;
+    /* seq_cst publish, then look for sleepers: a helper either sees the new generation before it
      * sleeps or is counted in n_sleeping and woken here (it rechecks under the mutex). */
-    atomic_store(&p->ticket, gen << (2 * TASK_BITS) | (uint64_t)n_tasks << TASK_BITS);
-    if (atomic_load(&p->n_sleeping) > 0) {
-        pthread_mutex_lock(&p->mu);
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+    atomic_store(&h->ticket, gen << (2 * TASK_BITS) | (uint64_t)n_tasks << TASK_BITS);
+    if (atomic_load(&h->n_sleeping) > 0) {
+        pthread_mutex_lock(&h->mu);
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
     }
-    run_tasks(p, 0);
-    for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks; i++) {
+    run_tasks(h, 0);
+    for (int i = 0; atomic_load_explicit(&h->done, memory_order_acquire) < n_tasks; i++) {
         if (i < SPIN_ITERS)
             CPU_RELAX();
         else
@@ -235,17 +313,21 @@ void auris__pool_run(struct auris__pool *p, auris__task_fn fn, void *ctx, int n_
 {
     if (!fn || n_tasks <= 0)
         return;
-    if (!p || p->n_threads == 1 || n_tasks == 1) {
+    struct helpers *h = p ? p->h : NULL;
+    /* the helpers serve one job at a time: when another session holds them, run here */
+    if (!h || n_tasks == 1 || atomic_exchange_explicit(&h->taken, 1, memory_order_acquire)) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, 0);
         return;
     }
+    int limit = AURIS_MIN(p->n_threads, h->n_started + 1);
     if (n_tasks <= MAX_TASKS) {
-        run_job(p, fn, ctx, n_tasks);
-        return;
+        run_job(h, limit, fn, ctx, n_tasks);
+    } else {
+        for (int base = 0; base < n_tasks; base += MAX_TASKS) {
+            struct offset_ctx o = {fn, ctx, base};
+            run_job(h, limit, offset_task, &o, AURIS_MIN(MAX_TASKS, n_tasks - base));
+        }
     }
-    for (int base = 0; base < n_tasks; base += MAX_TASKS) {
-        struct offset_ctx o = {fn, ctx, base};
-        run_job(p, offset_task, &o, AURIS_MIN(MAX_TASKS, n_tasks - base));
-    }
+    atomic_store_explicit(&h->taken, 0, memory_order_release);
 }
