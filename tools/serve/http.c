@@ -441,6 +441,8 @@ static enum MHD_Result finish_upload(struct MHD_Connection *conn, struct req *r)
             return MHD_NO;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        /* the connection's timeout is off while the job runs: close it after the stream */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         enum MHD_Result ok = MHD_queue_response(conn, 200, resp);
         MHD_destroy_response(resp);
         r->status = 200;
