@@ -172,6 +172,18 @@ def test_queue_and_cancel(srv, long_clip, clip):
     st = statuses(srv)
     check(st.count("499") >= 2, f"both cancelled requests logged as 499 ({st[-4:]})")
     check(healthy(srv), "after the cancellations /health answers 200")
+    # a streaming client that leaves after the first bytes cancels its job too
+    st = raw_post(srv, slow + [("stream", "true")],
+                  [("file", "long.wav", open(long_clip, "rb").read())])
+    st.settimeout(60)
+    head = st.recv(256)
+    t0 = time.monotonic()
+    st.close()
+    idle = sl.wait_until(lambda: gauges(srv) == {"auris_queue_length": 0,
+                                                 "auris_busy_workers": 0}, 30)
+    check(head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head and idle
+          and time.monotonic() - t0 < 10,
+          f"a streaming client that disconnects cancels its job ({time.monotonic() - t0:.1f} s)")
 
 
 def test_slow_clients(srv, clip):
@@ -179,14 +191,14 @@ def test_slow_clients(srv, clip):
     and neither holds a worker: a normal request is served meanwhile."""
     stalled = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     stalled.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\n")
+    st, _, _ = sl.post(srv, "/v1/audio/transcriptions", FAST,
+                       [("file", "a.wav", open(clip, "rb").read())], AUTH)
+    check(st == 200, f"a normal request is served while a stalled client is connected ({st})")
     trickle = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     body, ctype = sl.multipart([("language", "en")], [("file", "a.wav", open(clip, "rb").read())])
     trickle.sendall((f"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}"
                      f"\r\nAuthorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n")
                     .encode())
-    st, _, _ = sl.post(srv, "/v1/audio/transcriptions", FAST,
-                       [("file", "a.wav", open(clip, "rb").read())], AUTH)
-    check(st == 200, f"a normal request is served while slow clients are connected ({st})")
     t0 = time.monotonic()
     answer = None
     trickle.settimeout(0.2)
@@ -217,7 +229,9 @@ def test_slow_clients(srv, clip):
     check(closed, "stalled client (headers never finished) is disconnected by the timeout")
     stalled.close()
     check(healthy(srv), "after the slow clients /health answers 200")
-    check(gauges(srv).get("auris_busy_workers") == 0, "no worker held by slow clients")
+    g = {}
+    check(sl.wait_until(lambda: g.update(gauges(srv)) or g.get("auris_busy_workers") == 0, 10),
+          f"no worker held by slow clients ({g})")
 
 
 def test_drain(srv, clip):
