@@ -31,7 +31,7 @@ static struct opt serve_opts[] = {
     {"api_key", 0, OPT_STR, "require 'Authorization: Bearer KEY' on /v1/* (default: $AURIS_API_KEY, else none)", 0},
     {"served_model_name", 0, OPT_STR, "the model name clients send; others get 404 model_not_found (default: whisper-1)", 0},
     {"timeout", 0, OPT_INT, "seconds a connection may stay idle before it is closed (default: 30)", 0},
-    {"request_timeout", 0, OPT_INT, "seconds an upload may take in total; beyond it 408 (default: 300)", 0},
+    {"request_timeout", 0, OPT_INT, "seconds an upload may take in total; beyond it the connection is closed (default: 300)", 0},
     {"drain_timeout", 0, OPT_INT, "seconds SIGTERM waits for running requests (default: 600)", 0},
     {"help", 'h', OPT_FLAG, "show this help", 0},
 };
