@@ -2,7 +2,8 @@
 # The test suite: (1) gcc Release build, every ctest (unit, fuzz-corpus replay, reference parity,
 # hostile inputs);
 # (2) clang build with warnings as errors; (3) ASan+UBSan build running the unit, hostile-input and
-# server tests (label `server`; the heavy `server-load` tests run in the gcc build only). Tests that need ../shared/data skip with a message when it is absent.
+# server tests (label `server`; the heavy `server-load` tests run in the gcc build only).
+# Tests that need ../shared/data skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
