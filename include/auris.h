@@ -6,7 +6,7 @@
  * Objects
  *   auris_model    immutable weights, vocabulary and mel filterbank of one checkpoint. Shared:
  *                  any number of threads and sessions may use one model at the same time.
- *   auris_session  per-request state (KV caches, scratch, thread pool) bound to one model. A
+ *   auris_session  per-request state (KV caches, scratch) bound to one model. A
  *                  session is used by one thread at a time; create one per concurrent request.
  *   auris_result   the output of a transcription: plain data, owned by the caller, freed with
  *                  auris_result_free().
@@ -158,7 +158,11 @@ int auris_language_index(const char *code_or_name);
 typedef struct auris_session auris_session;
 
 struct auris_session_params {
-    int n_threads; /* worker threads for matrix products; <= 0: number of online CPUs */
+    /* Threads for matrix products: the calling thread plus up to n_threads - 1 of the
+     * process-wide helper threads (online CPUs - 1 in all, shared by every session; a session
+     * whose helpers are busy with another session's product computes on its caller alone).
+     * 1: everything on the calling thread. <= 0: number of online CPUs. */
+    int n_threads;
 };
 
 struct auris_session_params auris_session_default_params(void);
