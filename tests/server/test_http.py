@@ -234,16 +234,22 @@ def test_slow_clients(srv, clip):
           f"no worker held by slow clients ({g})")
 
 
-def test_drain(srv, clip):
-    """SIGTERM while a request runs: it completes, an open connection gets 503, exit 0."""
+def test_drain(srv, clip, long_clip):
+    """SIGTERM while two requests run (--workers 2): the server keeps draining while a long one
+    runs, an open connection then gets 503, the short one completes with 200, and once the long
+    one's client leaves (cancelling it) the server exits 0."""
     keep = srv.conn()
     keep.request("GET", "/health")
     keep.getresponse().read()
+    long_run = raw_post(srv, [("language", "en"), ("beam_size", "5")],
+                        [("file", "long.wav", open(long_clip, "rb").read())])
+    check(sl.wait_until(lambda: gauges(srv).get("auris_busy_workers") == 1, 30),
+          "long request running before SIGTERM")
     run = raw_post(srv, [("language", "en"), ("beam_size", "5"),
                          ("temperature_increment_on_fallback", "None")],
                    [("file", "a.wav", open(clip, "rb").read())])
-    check(sl.wait_until(lambda: gauges(srv).get("auris_busy_workers") == 1, 30),
-          "request running before SIGTERM")
+    check(sl.wait_until(lambda: gauges(srv).get("auris_busy_workers") == 2, 30),
+          "short request running before SIGTERM")
     srv.proc.send_signal(15)
     time.sleep(0.3)
     body, ctype = sl.multipart([], [("file", "a.wav", b"RIFF")])
@@ -257,7 +263,9 @@ def test_drain(srv, clip):
         print(f"draining request failed: {e!r}")
     check(expect503[0] == 503 and error_shape(expect503[1]),
           f"draining: a new request on an open connection gets 503 ({expect503[0]})")
-    run.settimeout(120)
+    st, _, b = sl.get(srv, "/health")
+    check(st == 503, f"draining: /health answers 503 ({st})")
+    run.settimeout(300)
     got = b""
     while True:
         try:
@@ -272,6 +280,8 @@ def test_drain(srv, clip):
     check(got.startswith(b"HTTP/1.1 200"), f"the running request finished with 200 ({got[:30]!r})")
     run.close()
     keep.close()
+    check(srv.proc.poll() is None, "still draining while the long request runs")
+    long_run.close()  # its client leaves: cancelled, and the drain can end
     rc = srv.stop(120)
     check(rc == 0, f"server exits 0 after the drain (rc={rc})")
 
@@ -298,9 +308,9 @@ def main():
         if FAILS:
             print("\n".join(srv.log[-30:]))
     print(f"server log: {len(srv.access_lines())} access lines; exit {rc}")
-    srv = sl.Server(a.auris, model, data, "--workers", "1", "--api_key", KEY)
+    srv = sl.Server(a.auris, model, data, "--workers", "2", "--api_key", KEY)
     try:
-        test_drain(srv, clip)
+        test_drain(srv, clip, long_clip)
     finally:
         srv.stop(30)
         if FAILS:
