@@ -17,7 +17,7 @@ import serverlib as sl  # noqa: E402
 
 N_REQUESTS = 304
 N_CLIENTS = 16
-DEADLINE_S = 420  # generous: about 60-100 s on 2 idle cores
+DEADLINE_S = 420  # generous for a shared machine; the CPU time it needs is about 2 core-minutes
 RSS_BOUND_MB = 600
 FAST = [("language", "en"), ("beam_size", "1"), ("temperature_increment_on_fallback", "None"),
         ("response_format", "verbose_json")]
