@@ -67,7 +67,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION sound)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
-# pkg-config --static needs the -dev packages' .pc files; suggest them rather than force them.
+# Linking libauris.a (pkg-config --static) needs the -dev packages; suggest them, do not force them.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
     "libavformat-dev, libavcodec-dev, libavutil-dev, libswresample-dev, libpcre2-dev, libcjson-dev, zlib1g-dev, pkg-config")
 set(CPACK_DEB_COMPONENT_INSTALL OFF)
