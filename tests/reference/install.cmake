@@ -1,7 +1,8 @@
 # The installed library (install_check.sh): `cmake --install` to a temporary prefix, a program
 # built against it with pkg-config (shared and static), the exported symbols; and the CPack .deb
 # installed and removed with dpkg (root only; skipped with 77 otherwise).
-if(TARGET auris_cli AND TARGET auris_shared)
+# Not in sanitizer builds: programs linking an ASan libauris.so need the sanitizer runtime.
+if(TARGET auris_cli AND TARGET auris_shared AND NOT AURIS_SANITIZE)
   foreach(mode prefix deb)
     add_test(NAME reference.install.${mode}
       COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_check.sh ${mode} ${CMAKE_BINARY_DIR}
