@@ -7,7 +7,9 @@ Steps
      use) gets the pinned build backend of tests/requirements/python.txt (--no-deps), then
      `pip install --no-build-isolation --no-deps SOURCE` builds the extension (CMake, Release,
      CMAKE_BUILD_PARALLEL_LEVEL=2). The module is then imported from another directory and must
-     come from the venv, its extension linking nothing of the build tree.
+     come from the venv, its extension linking nothing of the build tree. load_model() of an
+     unknown name and of an official name whose download cannot connect (127.0.0.1:9) raise
+     AurisError with the CLI's message.
   2. A seeded random checkpoint (gen_ts_model.py micro-ts, timestamp-friendly) and jfk.wav:
      python_dropin.py --module auris --checks transcribes greedy / beam 5, with / without word
      timestamps (temperature 0.0, language en), and each result dict must EQUAL the CLI's JSON
@@ -26,6 +28,7 @@ or openai-whisper absent for step 3 — the message says which).
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +105,32 @@ def check_isolated(py, work):
     want = ".".join(h.split(f"#define AURIS_VERSION_{k} ")[1].split()[0]
                     for k in ("MAJOR", "MINOR", "PATCH"))
     check(version == want, "package version is auris.h's", version)
+
+
+def check_hub_errors(py, exe, audio, work):
+    """load_model(official name) goes through the CLI's hub: an unknown name and a download
+    that cannot connect (a closed loopback port; home and caches moved into WORK so no real
+    cache is found) raise AurisError with the CLI's message and leave no file behind."""
+    home = os.path.join(work, "home")
+    root = os.path.join(work, "download-root")
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    env = dict(os.environ, HOME=home, XDG_CACHE_HOME=os.path.join(home, ".cache"),
+               AURIS_CACHE=os.path.join(home, "cache"), AURIS_MODEL_BASE_URL="http://127.0.0.1:9")
+    code = ("import auris, sys\n"
+            "try:\n    auris.load_model(sys.argv[1], download_root=sys.argv[2])\n"
+            "except auris.AurisError as e:\n    print(e.code, e)\n")
+    for name in ("no-such-model", "tiny"):
+        p = run([py, "-c", code, name, root], env=env, cwd=work)
+        out = p.stdout.strip()
+        cli = run([exe, "transcribe", audio, "--model", name, "--model_dir", root,
+                   "--output_dir", os.path.join(work, "cli-hub")], env=env).stderr
+        msg = out.split(" ", 1)[1] if " " in out else ""
+        same = re.sub(r"\d+ ms", "N ms", msg) in re.sub(r"\d+ ms", "N ms", cli)  # libcurl's time
+        check(bool(msg) and same and not os.listdir(root),
+              f"load_model({name!r}) raises AurisError with the CLI's message",
+              f"{out!r}; CLI: {cli.strip()[:160]!r}; download root {os.listdir(root)}")
 
 
 def cli_json(exe, audio, model, out_dir, opts, data):
@@ -206,6 +235,7 @@ def main():
 
     py = make_venv(a.work, a.requirements, a.source)
     check_isolated(py, a.work)
+    check_hub_errors(py, a.auris, audio, a.work)
 
     models = os.path.join(a.work, "models")
     model = gen_ts_model.generate("micro-ts", 1, models, ("pt",), "f16", data)["pt"]
