@@ -8,7 +8,8 @@
 # library path; model downloads (auris_hub: libcurl, libcrypto) are linked into the program only.
 include(GNUInstallDirs)
 
-if(AURIS_BUILD_SHARED)
+# (not in libFuzzer builds, whose coverage-instrumented objects are for static fuzz binaries)
+if(AURIS_BUILD_SHARED AND NOT AURIS_FUZZ)
   add_library(auris_shared SHARED src/common.c ${AURIS_OBJECTS})
   set_target_properties(auris_shared PROPERTIES OUTPUT_NAME auris VERSION ${AURIS_VERSION}
                         SOVERSION ${AURIS_SOVERSION})
