@@ -21,10 +21,11 @@
  *   matching *_free function (all of which accept NULL). Strings passed in are copied when kept.
  *
  * Linking
- *   `pkg-config --cflags --libs auris` (shared libauris.so; add --static for libauris.a). Only the
- *   functions declared here are exported from libauris.so: the library is compiled with
- *   -fvisibility=hidden and this header's declarations are wrapped in a default-visibility pragma,
- *   so a new declaration here is public without further annotation, and nothing else is.
+ *   `pkg-config --cflags --libs auris` links libauris.so; `--static` adds the dependencies that
+ *   libauris.a needs (link the archive itself with -l:libauris.a). Only the functions declared
+ *   here are exported from libauris.so: the library is compiled with -fvisibility=hidden and
+ *   this header's declarations are wrapped in a default-visibility pragma, so a new declaration
+ *   here is public without further annotation, and nothing else is.
  */
 #ifndef AURIS_H
 #define AURIS_H
