@@ -19,6 +19,13 @@
  * Ownership
  *   Pointers returned through `out` parameters are owned by the caller and released with the
  *   matching *_free function (all of which accept NULL). Strings passed in are copied when kept.
+ *
+ * Linking
+ *   `pkg-config --cflags --libs auris` links libauris.so; `--static` adds the dependencies that
+ *   libauris.a needs (link the archive itself with -l:libauris.a). Only the functions declared
+ *   here are exported from libauris.so: the library is compiled with -fvisibility=hidden and
+ *   this header's declarations are wrapped in a default-visibility pragma, so a new declaration
+ *   here is public without further annotation, and nothing else is.
  */
 #ifndef AURIS_H
 #define AURIS_H
@@ -30,10 +37,26 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
 
+/* The one home of the version: CMake (soname, auris.pc, the .deb) and pyproject.toml (the Python
+ * wheel) read these three lines; keep them adjacent and in this order. The soname is
+ * libauris.so.0.MINOR while MAJOR is 0 (every 0.x release may change the ABI), then
+ * libauris.so.MAJOR. */
 #define AURIS_VERSION_MAJOR 0
 #define AURIS_VERSION_MINOR 1
 #define AURIS_VERSION_PATCH 0
+
+/* The version of the library actually linked, "MAJOR.MINOR.PATCH" (may differ from the macros
+ * above when a program runs against a newer shared library). Static string; thread-safe. */
+const char *auris_version(void);
+
+/* Name of the matrix-product kernels in use on this CPU: "avx2" (AVX2 + FMA + F16C) or "generic"
+ * (portable C). Chosen at first use from the CPU's features; AURIS_CPU=generic|avx2 in the
+ * environment forces one. Static string; thread-safe. */
+const char *auris_kernels_isa(void);
 
 /* Audio constants of every Whisper model. */
 #define AURIS_SAMPLE_RATE 16000
@@ -91,6 +114,19 @@ enum auris_err auris_audio_load(const char *path, float **pcm, size_t *n_samples
 
 /* Releases memory the library handed to the caller (PCM buffers, strings). NULL-safe. */
 void auris_free(void *p);
+
+/* The log-Mel spectrogram of `pcm` (16 kHz mono) followed by `padding` zero samples, as the
+ * reference's log_mel_spectrogram(audio, n_mels, padding): periodic Hann window of 400, hop 160,
+ * centred STFT with reflect padding (last frame dropped), power, the Slaney mel filterbank of
+ * librosa (mel_filters.npz), log10 clamped at 1e-10, floored at max - 8, then (x + 4) / 4.
+ * n_mels is 80 (every model but large-v3) or 128 (large-v3, turbo).
+ * On success *mel (free with auris_free) is row-major [n_mels][*n_frames] with
+ * *n_frames = (n_samples + padding) / 160. n_threads <= 1 computes on the calling thread.
+ * Errors: INVALID_ARG (n_mels outside 1..256, NULL pointers), AUDIO (fewer than 160 samples
+ * in all), NOMEM. Thread-safe. */
+enum auris_err auris_log_mel_spectrogram(const float *pcm, size_t n_samples, size_t padding,
+                                         int n_mels, int n_threads, float **mel, int *n_frames,
+                                         struct auris_error *err);
 
 /* ---- model -------------------------------------------------------------------------------- */
 
@@ -310,6 +346,9 @@ void auris_result_free(struct auris_result *result);
 enum auris_err auris_detect_language(auris_session *session, const float *pcm, size_t n_samples,
                                      int *lang, float *probs, struct auris_error *err);
 
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -1,14 +1,30 @@
 /*
- * common.c — error messages, the log callback, half/bfloat conversion and aligned allocation.
+ * common.c — the version query, error messages, the log callback, half/bfloat conversion and
+ * aligned allocation.
  *
  * Reference: IEEE 754-2008 binary16; bfloat16 is the top half of a binary32.
  */
 #include "common.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#define AURIS_STR_(x) #x
+#define AURIS_STR(x) AURIS_STR_(x)
+
+const char *auris_version(void)
+{
+    return AURIS_STR(AURIS_VERSION_MAJOR) "." AURIS_STR(AURIS_VERSION_MINOR) "." AURIS_STR(
+        AURIS_VERSION_PATCH);
+}
+
+const char *auris_kernels_isa(void)
+{
+    return auris__kernels_isa();
+}
 
 static auris_log_fn g_log_fn;
 static void *g_log_user;
