@@ -308,17 +308,18 @@ def nano_state_dict(seed=0, n_vocab=51864, n_text_ctx=4):
 
 def cmd_corpus(args):
     """Fuzz seeds (tests/fuzz/corpus/ct2): a whole nano model in float16 and, smaller, every
-    dtype without the token embedding, plus a few odd-but-legal layouts."""
+    dtype with a 4-token vocabulary, plus an untied-projection alias and unsorted variables."""
     os.makedirs(args.out, exist_ok=True)
     sd, d = nano_state_dict()
     full = variables_from_state_dict(sd, d)
     seeds = {"full-f16": (convert(full, "float16"), PROJECTION)}
-    small = [(n, a) for n, a in full if not n.startswith("decoder/embeddings")]
+    # a 4-token vocabulary: the whole mapping runs (bind then rejects n_vocab)
+    small = variables_from_state_dict(*nano_state_dict(n_vocab=4))
     for q in ("float32", "float16", "bfloat16", "int8", "int8_float16"):
-        seeds["noemb-" + q] = (convert(small, q), [])
-    seeds["alias-chain"] = (convert(small, "float16"),
+        seeds["vocab4-" + q] = (convert(small, q), PROJECTION)
+    seeds["alias-other"] = (convert(small, "float16"),
                             [("decoder/projection/weight", "encoder/conv1/weight")])
-    seeds["unsorted"] = (convert(small, "int8")[::-1], [])
+    seeds["unsorted"] = (convert(small, "int8")[::-1], PROJECTION)
     for name, (variables, aliases) in seeds.items():
         data = model_bin_bytes(variables, aliases, sort=name != "unsorted")
         with open(os.path.join(args.out, name), "wb") as f:
