@@ -8,7 +8,10 @@
  * is round-to-nearest-even(x * a_scale - (-128)) and the weight compensation term removes the
  * 128 exactly) and dequantize_gemm_output_row (y = c * (1 / a_scale) / w_scale + bias);
  * src/ops/dequantize_cpu.cc (a stored value is q * (1 / scale)); src/layers/common.cc Dense.
- * Invariants: integer sums are exact, so every ISA gives the same bits; every float step is a
+ * With AURIS_INT8_COMPAT=saturate the integer sums reproduce CTranslate2's on CPUs without
+ * VNNI instead (oneDNN's vpmaddubsw kernel saturates pairs of products at int16; see
+ * int8_impl.h): faster-whisper's int8 tokens there, bit for bit, for comparisons.
+ * Invariants: integer sums are exact (or saturated the same way), so every ISA gives the same bits; every float step is a
  * separate IEEE operation in CTranslate2's order (no contraction: ISO C mode); the run-time
  * buffers live in the pool's per-thread scratch (or the caller's), so nothing allocates when
  * one is given; bad sizes make a call a no-op.
@@ -78,6 +81,37 @@ void auris__i8_dot_generic(int M, int N, int K, const int8_t *A, size_t lda, con
         }
 }
 
+static inline int32_t sat16(int32_t v)
+{
+    return v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+}
+
+void auris__i8_dot_sat_generic(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                               size_t ldw, int32_t *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            const int8_t *a = A + (size_t)i * lda, *w = W + (size_t)j * ldw;
+            int32_t s = 0, wsum = 0;
+            for (int k = 0; k < K; k += 2) {
+                int32_t p = ((int32_t)a[k] + 128) * w[k];
+                wsum += w[k];
+                if (k + 1 < K) {
+                    p += ((int32_t)a[k + 1] + 128) * w[k + 1];
+                    wsum += w[k + 1];
+                }
+                s += sat16(p);
+            }
+            C[(size_t)i * ldc + j] = s - 128 * wsum;
+        }
+}
+
+int auris__i8_saturate(void)
+{
+    const char *e = getenv("AURIS_INT8_COMPAT");
+    return e && !strcmp(e, "saturate");
+}
+
 /* ---- the driver --------------------------------------------------------------------------- */
 
 struct i8_job {
@@ -141,11 +175,12 @@ static void pool_task(void *ctx, int task, int thread)
 
 static auris__i8_dot_fn pick_dot(void)
 {
+    const int sat = auris__i8_saturate();
 #if defined(AURIS_HAVE_X86)
     if (strcmp(auris__kernels_isa(), "generic") != 0) /* every other level includes AVX2 */
-        return auris__i8_dot_avx2;
+        return sat ? auris__i8_dot_sat_avx2 : auris__i8_dot_avx2;
 #endif
-    return auris__i8_dot_generic;
+    return sat ? auris__i8_dot_sat_generic : auris__i8_dot_generic;
 }
 
 static int sizes_ok(int M, int N, int K, const float *A, int lda, const struct auris__i8r *B,
@@ -197,14 +232,21 @@ void auris__gemm_i8r_ref(int M, int N, int K, const float *A, int lda, const str
     int8_t *q = malloc((size_t)K);
     if (!q)
         return;
+    const int sat = auris__i8_saturate();
     for (int m = 0; m < M; m++) {
         const float r = 1.0f / quantize_row(A + (size_t)m * lda, K, q);
         for (int n = 0; n < N; n++) {
             const int8_t *w = B->q + (size_t)n * (size_t)K;
             int64_t s = 0;
-            for (int k = 0; k < K; k++)
-                s += (int64_t)q[k] * w[k];
-            C[(size_t)m * ldc + n] = dequant((int32_t)s, r, B->scale[n], bias, n);
+            int32_t c;
+            if (sat) {
+                auris__i8_dot_sat_generic(1, 1, K, q, (size_t)K, w, (size_t)K, &c, 1);
+            } else {
+                for (int k = 0; k < K; k++)
+                    s += (int64_t)q[k] * w[k];
+                c = (int32_t)s;
+            }
+            C[(size_t)m * ldc + n] = dequant(c, r, B->scale[n], bias, n);
         }
     }
     free(q);

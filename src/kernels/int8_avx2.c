@@ -104,4 +104,32 @@ void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const 
                      C + (size_t)i * ldc + j);
 }
 
+/* AURIS_INT8_COMPAT=saturate (int8_impl.h): vpmaddubsw on (A + 128) as u8 and W as s8 saturates
+ * each pair at int16 exactly as oneDNN's kernel does; vpmaddwd with ones widens to int32; the
+ * compensation 128 * sum(W) is subtracted. Pairs start at even k (tails continue the pairing). */
+void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                            size_t ldw, int32_t *C, size_t ldc)
+{
+    const __m256i bias = _mm256_set1_epi8((char)0x80), ones8 = _mm256_set1_epi8(1);
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    const int K32 = K / 32 * 32;
+    for (int i = 0; i < M; i++) {
+        const int8_t *a = A + (size_t)i * lda;
+        for (int j = 0; j < N; j++) {
+            const int8_t *w = W + (size_t)j * ldw;
+            __m256i acc = _mm256_setzero_si256(), ws = _mm256_setzero_si256();
+            for (int k = 0; k < K32; k += 32) {
+                __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + k)), bias);
+                __m256i wv = _mm256_loadu_si256((const __m256i *)(w + k));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(au, wv), ones16));
+                ws = _mm256_add_epi32(ws, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, wv), ones16));
+            }
+            int32_t tail = 0;
+            if (K32 < K)
+                auris__i8_dot_sat_generic(1, 1, K - K32, a + K32, 0, w + K32, 0, &tail, 1);
+            C[(size_t)i * ldc + j] = hsum(acc) - 128 * hsum(ws) + tail;
+        }
+    }
+}
+
 #endif /* AURIS_HAVE_X86 */

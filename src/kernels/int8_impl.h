@@ -19,9 +19,19 @@ typedef void (*auris__i8_dot_fn)(int M, int N, int K, const int8_t *A, size_t ld
 
 void auris__i8_dot_generic(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                            size_t ldw, int32_t *C, size_t ldc);
+/* AURIS_INT8_COMPAT=saturate: the sums CTranslate2 gets on CPUs without VNNI, where oneDNN's u8s8
+ * kernel (vpmaddubsw) adds each pair (k, k+1) of shifted products (A + 128) * W into a saturating
+ * int16 before the int32 sum, and the compensation 128 * sum(W) is then subtracted exactly. */
+void auris__i8_dot_sat_generic(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                               size_t ldw, int32_t *C, size_t ldc);
 #if defined(AURIS_HAVE_X86)
 void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                         size_t ldw, int32_t *C, size_t ldc);
+void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                            size_t ldw, int32_t *C, size_t ldc);
 #endif
+
+/* 1 when AURIS_INT8_COMPAT=saturate is set (read once per product). */
+int auris__i8_saturate(void);
 
 #endif /* AURIS_INT8_IMPL_H */

@@ -6,8 +6,9 @@
  * int8: for every ISA this CPU has (forced with auris__kernels_force), auris__gemm_i8r pooled,
  * serial and NULL-pool must equal auris__gemm_i8r_ref bit for bit (integer sums are exact and
  * the float steps are the same), on awkward sizes (K % 16 != 0, 1..5 rows, edges of the row
- * blocks, strides wider than rows, row-range views), with bias and accumulation; and stay within
- * int8 quantization error of the f32 product. The parser must reject every truncation of a valid
+ * blocks, strides wider than rows, row-range views), with bias and accumulation, in the exact
+ * and the saturating (AURIS_INT8_COMPAT=saturate) modes; and, exact, stay within int8
+ * quantization error of the f32 product. The parser must reject every truncation of a valid
  * file, and a set of corruptions, with AURIS_ERR_FORMAT/UNSUPPORTED and a message.
  */
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/int8_impl.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
 
@@ -71,7 +73,8 @@ static void free_i8w(struct i8w *w)
     free(w->deq);
 }
 
-static void case_i8(struct auris__pool *pool, int M, int N, int K, int pad, int bias, int acc)
+static void case_i8(struct auris__pool *pool, int M, int N, int K, int pad, int bias, int acc,
+                    int sat)
 {
     const int lda = K + pad, ldc = N + 2 * pad;
     struct i8w w;
@@ -104,8 +107,9 @@ static void case_i8(struct auris__pool *pool, int M, int N, int K, int pad, int 
             if (memcmp(&got[(size_t)m * ldc + n], &want[(size_t)m * ldc + n], sizeof(float)))
                 fail_msg("%s M%d N%d K%d acc%d: [%d][%d] %.9g != ref %.9g", auris__kernels_isa(), M,
                          N, K, acc, m, n, got[(size_t)m * ldc + n], want[(size_t)m * ldc + n]);
-    /* close to the float product: int8 activations and weights carry ~1/254 each */
-    for (int m = 0; m < M; m++)
+    /* close to the float product: int8 activations and weights carry ~1/254 each (the
+     * saturating compatibility mode is not: that is the point of it) */
+    for (int m = 0; m < M && !sat; m++)
         for (int n = 0; n < N; n++) {
             double s = bias ? b[n] : 0, mag = 0;
             for (int k = 0; k < K; k++) {
@@ -135,15 +139,31 @@ static void test_i8_twins(void **state)
     for (size_t isa = 0; isa < sizeof ISAS / sizeof ISAS[0]; isa++) {
         if (auris__kernels_force(ISAS[isa]) != 0)
             continue;
-        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-            for (int v = 0; v < 4; v++) {
-                case_i8(v & 1 ? pool : NULL, sizes[s][0], sizes[s][1], sizes[s][2], v & 2 ? 5 : 0,
-                        v != 1, v == 3);
-                /* through gemm.c's hook, as the network calls it */
-            }
+        for (int sat = 0; sat < 2; sat++) {
+            if (sat)
+                setenv("AURIS_INT8_COMPAT", "saturate", 1);
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                for (int v = 0; v < 4; v++)
+                    case_i8(v & 1 ? pool : NULL, sizes[s][0], sizes[s][1], sizes[s][2],
+                            v & 2 ? 5 : 0, v != 1, v == 3, sat);
+            unsetenv("AURIS_INT8_COMPAT");
+        }
     }
     auris__kernels_force(NULL);
     auris__pool_free(pool);
+}
+
+/* The saturating mode really saturates: pairs of large products clip at 32767. */
+static void test_i8_saturate(void **state)
+{
+    (void)state;
+    int8_t a[4] = {127, 127, -128, 5}, w[4] = {127, 127, 127, -3};
+    int32_t exact, sat;
+    auris__i8_dot_generic(1, 1, 4, a, 4, w, 4, &exact, 1);
+    auris__i8_dot_sat_generic(1, 1, 4, a, 4, w, 4, &sat, 1);
+    assert_int_equal(exact, 127 * 127 * 2 - 128 * 127 - 15);
+    /* pair 0: 255*127*2 = 64770 -> 32767; pair 1: 0*127 + 133*-3 = -399; minus 128*378 */
+    assert_int_equal(sat, 32767 - 399 - 128 * (127 + 127 + 127 - 3));
 }
 
 /* The gemm_nt hook and the dtype helpers treat AURIS_DT_I8R as a descriptor. */
@@ -373,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_i8_twins),
         cmocka_unit_test(test_i8_hooks),
+        cmocka_unit_test(test_i8_saturate),
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_truncated),
         cmocka_unit_test(test_parse_hostile),
