@@ -30,7 +30,18 @@
 /* ---- quantization (one home: every path calls these) ------------------------------------ */
 
 /* q[0..K) = x quantized as CTranslate2 does for its u8s8 GEMM; returns the row's scale. */
-static float quantize_row(const float *x, int K, int8_t *q)
+void auris__i8_quantize_tail(const float *x, int k0, int K, float scale, int8_t *q)
+{
+    for (int k = k0; k < K; k++) {
+        float t = x[k] * scale;
+        t = t - (-128.0f);
+        t = nearbyintf(t); /* the default rounding mode: to nearest, ties to even */
+        t = t < 0.0f ? 0.0f : t > 255.0f ? 255.0f : t;
+        q[k] = (int8_t)((int)t - 128);
+    }
+}
+
+float auris__i8_quantize_row_generic(const float *x, int K, int8_t *q)
 {
     float amax = 0.0f;
     for (int k = 0; k < K; k++) {
@@ -38,13 +49,7 @@ static float quantize_row(const float *x, int K, int8_t *q)
         amax = a > amax ? a : amax;
     }
     const float scale = amax != 0.0f ? 127.0f / amax : 1.0f;
-    for (int k = 0; k < K; k++) {
-        float t = x[k] * scale;
-        t = t - (-128.0f);
-        t = nearbyintf(t); /* the default rounding mode: to nearest, ties to even */
-        t = t < 0.0f ? 0.0f : t > 255.0f ? 255.0f : t;
-        q[k] = (int8_t)((int)t - 128);
-    }
+    auris__i8_quantize_tail(x, 0, K, scale, q);
     return scale;
 }
 
@@ -56,6 +61,16 @@ static inline float dequant(int32_t c, float r_a_scale, float w_scale, const flo
     if (bias)
         y = y + bias[n];
     return y;
+}
+
+/* y[0..n) (+)= the n outputs of one row (w_scale, bias already offset to its first column). */
+void auris__i8_dequant_generic(const int32_t *c, int n, float r_a_scale, const float *w_scale,
+                               const float *bias, float *y, int acc)
+{
+    for (int x = 0; x < n; x++) {
+        float v = dequant(c[x], r_a_scale, w_scale[x], bias, x);
+        y[x] = acc ? y[x] + v : v;
+    }
 }
 
 void auris__i8r_row_to_f32(const struct auris__i8r *w, int64_t row, float *out)
@@ -116,6 +131,9 @@ int auris__i8_saturate(void)
 
 struct i8_job {
     auris__i8_dot_fn dot;
+    float (*quant)(const float *x, int K, int8_t *q);
+    void (*deq)(const int32_t *c, int n, float r, const float *ws, const float *bias, float *y,
+                int acc);
     int M, N, K;
     const float *A;
     int lda;
@@ -145,18 +163,13 @@ static void run_block(const struct i8_job *j, int m0, int mc, int n0, int n1, vo
     float *sa = (float *)((char *)scratch + ((size_t)mc * (size_t)K + 63) / 64 * 64);
     int32_t *c32 = (int32_t *)(sa + MAX_MB);
     for (int i = 0; i < mc; i++)
-        sa[i] = 1.0f / quantize_row(j->A + (size_t)(m0 + i) * j->lda, K, qa + (size_t)i * K);
+        sa[i] = 1.0f / j->quant(j->A + (size_t)(m0 + i) * j->lda, K, qa + (size_t)i * K);
     for (int c0 = n0; c0 < n1; c0 += I8_NB) {
         const int nn = AURIS_MIN(I8_NB, n1 - c0);
         j->dot(mc, nn, K, qa, (size_t)K, j->B->q + (size_t)c0 * (size_t)K, (size_t)K, c32, I8_NB);
-        for (int i = 0; i < mc; i++) {
-            float *c = j->C + (size_t)(m0 + i) * j->ldc;
-            for (int x = 0; x < nn; x++) {
-                const int n = c0 + x;
-                float y = dequant(c32[(size_t)i * I8_NB + x], sa[i], j->B->scale[n], j->bias, n);
-                c[n] = j->acc ? c[n] + y : y;
-            }
-        }
+        for (int i = 0; i < mc; i++)
+            j->deq(c32 + (size_t)i * I8_NB, nn, sa[i], j->B->scale + c0, j->bias ? j->bias + c0 : NULL,
+                   j->C + (size_t)(m0 + i) * j->ldc + c0, j->acc);
     }
 }
 
@@ -196,7 +209,14 @@ void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float 
 {
     if (!sizes_ok(M, N, K, A, lda, B, C, ldc))
         return;
-    struct i8_job j = {pick_dot(), M, N, K, A, lda, B, bias, C, ldc, acc, 0, 0, 0, pool};
+    struct i8_job j = {pick_dot(), auris__i8_quantize_row_generic, auris__i8_dequant_generic,
+                       M, N, K, A, lda, B, bias, C, ldc, acc, 0, 0, 0, pool};
+#if defined(AURIS_HAVE_X86)
+    if (j.dot != auris__i8_dot_generic && j.dot != auris__i8_dot_sat_generic) {
+        j.quant = auris__i8_quantize_row_avx2;
+        j.deq = auris__i8_dequant_avx2;
+    }
+#endif
     j.mb = rows_per_block(K);
     if (j.mb < 1)
         return;
@@ -234,7 +254,7 @@ void auris__gemm_i8r_ref(int M, int N, int K, const float *A, int lda, const str
         return;
     const int sat = auris__i8_saturate();
     for (int m = 0; m < M; m++) {
-        const float r = 1.0f / quantize_row(A + (size_t)m * lda, K, q);
+        const float r = 1.0f / auris__i8_quantize_row_generic(A + (size_t)m * lda, K, q);
         for (int n = 0; n < N; n++) {
             const int8_t *w = B->q + (size_t)n * (size_t)K;
             int64_t s = 0;

@@ -104,6 +104,62 @@ void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const 
                      C + (size_t)i * ldc + j);
 }
 
+/* As auris__i8_quantize_row_generic: max |x| (exact in any order), scale = 127 / amax, then
+ * per value (x * scale) + 128 rounded to nearest even (vroundps), clamped to [0, 255], minus 128. */
+float auris__i8_quantize_row_avx2(const float *x, int K, int8_t *q)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= K; k += 8)
+        m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)), m);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    float amax = 0.0f;
+    for (int i = 0; i < 8; i++)
+        amax = lanes[i] > amax ? lanes[i] : amax;
+    for (int t = k; t < K; t++) {
+        float a = x[t] < 0.0f ? -x[t] : x[t];
+        amax = a > amax ? a : amax;
+    }
+    const float scale = amax != 0.0f ? 127.0f / amax : 1.0f;
+    const __m256 vs = _mm256_set1_ps(scale), v128 = _mm256_set1_ps(128.0f);
+    const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+    const __m256i off = _mm256_set1_epi32(128);
+    for (k = 0; k + 8 <= K; k += 8) {
+        __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + k), vs);
+        t = _mm256_add_ps(t, v128);
+        t = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
+        __m256i v = _mm256_sub_epi32(_mm256_cvtps_epi32(t), off);
+        __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(q + k), _mm_packs_epi16(p16, p16));
+    }
+    if (k < K)
+        auris__i8_quantize_tail(x, k, K, scale, q);
+    return scale;
+}
+
+/* As auris__i8_dequant_generic: (float)c * r, / w_scale, + bias, (+ y): the same IEEE steps. */
+void auris__i8_dequant_avx2(const int32_t *c, int n, float r_a_scale, const float *w_scale,
+                            const float *bias, float *y, int acc)
+{
+    const __m256 r = _mm256_set1_ps(r_a_scale);
+    int x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(c + x))), r);
+        v = _mm256_div_ps(v, _mm256_loadu_ps(w_scale + x));
+        if (bias)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(bias + x));
+        if (acc)
+            v = _mm256_add_ps(_mm256_loadu_ps(y + x), v);
+        _mm256_storeu_ps(y + x, v);
+    }
+    if (x < n)
+        auris__i8_dequant_generic(c + x, n - x, r_a_scale, w_scale + x, bias ? bias + x : NULL,
+                                  y + x, acc);
+}
+
 /* AURIS_INT8_COMPAT=saturate (int8_impl.h): vpmaddubsw on (A + 128) as u8 and W as s8 saturates
  * each pair at int16 exactly as oneDNN's kernel does; vpmaddwd with ones widens to int32; the
  * compensation 128 * sum(W) is subtracted. Pairs start at even k (tails continue the pairing). */

@@ -31,6 +31,19 @@ void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, co
                             size_t ldw, int32_t *C, size_t ldc);
 #endif
 
+/* Run-time quantization of a row and dequantization of int32 results (int8.c has the contract
+ * and the portable versions; the AVX2 ones are the same IEEE operations, so the same bits). */
+float auris__i8_quantize_row_generic(const float *x, int K, int8_t *q);
+/* q[k0..K) with a given scale (the second half of the row quantization). */
+void auris__i8_quantize_tail(const float *x, int k0, int K, float scale, int8_t *q);
+void auris__i8_dequant_generic(const int32_t *c, int n, float r_a_scale, const float *w_scale,
+                               const float *bias, float *y, int acc);
+#if defined(AURIS_HAVE_X86)
+float auris__i8_quantize_row_avx2(const float *x, int K, int8_t *q);
+void auris__i8_dequant_avx2(const int32_t *c, int n, float r_a_scale, const float *w_scale,
+                            const float *bias, float *y, int acc);
+#endif
+
 /* 1 when AURIS_INT8_COMPAT=saturate is set (read once per product). */
 int auris__i8_saturate(void);
 
