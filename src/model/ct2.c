@@ -100,7 +100,6 @@ static enum auris_err get_str(struct reader *r, const char **s, const char *what
 
 int auris__ct2_detect(const uint8_t *d, size_t size)
 {
-    static const char spec[] = "WhisperSpec";
     if (size < 10)
         return 0;
     uint32_t version = (uint32_t)d[0] | ((uint32_t)d[1] << 8) | ((uint32_t)d[2] << 16) |
@@ -113,7 +112,6 @@ int auris__ct2_detect(const uint8_t *d, size_t size)
         if (!((d[6 + i] >= 'A' && d[6 + i] <= 'Z') || (d[6 + i] >= 'a' && d[6 + i] <= 'z') ||
               (d[6 + i] >= '0' && d[6 + i] <= '9') || d[6 + i] == '_'))
             return 0;
-    (void)spec;
     return 1;
 }
 
@@ -344,7 +342,7 @@ static int auris_type(int ct2_dtype)
                                                                      : AURIS_DT_BF16;
 }
 
-/* 1 when rows [r0, r0 + n) of a float vector are all zero (the fused key bias). */
+/* OK when rows [r0, r0 + n) of a float vector are all zero (the fused key bias). */
 static enum auris_err check_zero(struct build *b, const struct auris__ct2_var *v, int64_t r0,
                                  int64_t n)
 {
@@ -407,8 +405,11 @@ static enum auris_err map_var(struct build *b, const struct auris__ct2_var *v,
         return rc;
     const int8_t *q = (const int8_t *)v->data;
     if (v->rank == 3) {
+        if (n_split != 1)
+            return auris__fail(b->err, AURIS_ERR_FORMAT, "variable '%s' has an unexpected shape",
+                               v->name);
         float *w = own_f32(b, (size_t)v->shape[0] * row_elems);
-        if (!w || n_split != 1)
+        if (!w)
             return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory");
         for (int64_t o = 0; o < v->shape[0]; o++) {
             const float r = 1.0f / scale[o];
