@@ -10,10 +10,14 @@ if(TARGET auris_cli)
   if(NOT AURIS_PYTHON)
     set(AURIS_PYTHON /usr/bin/python3)
   endif()
+  set(ct2_quick)
+  if(AURIS_SANITIZE)  # sanitizer builds: float16 and int8 transcriptions, every hostile case
+    set(ct2_quick --quick)
+  endif()
   add_test(NAME reference.ct2.synthetic
     COMMAND ${AURIS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_ct2.py synthetic
             --auris $<TARGET_FILE:auris_cli> --data ${AURIS_SHARED_DATA}
-            --work ${CMAKE_CURRENT_BINARY_DIR}/work-ct2-synthetic)
+            --work ${CMAKE_CURRENT_BINARY_DIR}/work-ct2-synthetic ${ct2_quick})
   set_tests_properties(reference.ct2.synthetic PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
                        LABELS "reference;hostile")
   # convert_tool (native.cmake) prints a session's buffer bytes for the memory figure
