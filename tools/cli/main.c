@@ -19,6 +19,7 @@
 
 #include "cli/convert.h"
 #include "cli/models.h"
+#include "cli/vad.h"
 
 #include <auris.h>
 #include <ctype.h>
@@ -113,6 +114,7 @@ static void usage(FILE *f)
             "  bench --model PATH [--threads N]   time the encoder and the decoder\n"
             "  models [--verify] [--json]         list official models and what is cached\n"
             "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
+            "  vad AUDIO [--vad_model PATH]       print the speech segments (Silero VAD)\n"
             "  --version                          print the version\n\n"
             "Run 'auris COMMAND --help' for the options of a command.\n");
 }
@@ -724,6 +726,8 @@ int main(int argc, char **argv)
         return cli_cmd_models(argc, argv);
     if (!strcmp(cmd, "convert"))
         return cli_cmd_convert(argc, argv);
+    if (!strcmp(cmd, "vad"))
+        return cli_cmd_vad(argc, argv);
     fprintf(stderr, "auris: error: unknown command '%s' (see auris --help)\n", cmd);
     return 2;
 }
