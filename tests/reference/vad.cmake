@@ -15,3 +15,15 @@ if(TARGET auris_cli)
                          TIMEOUT 300 LABELS reference RESOURCE_LOCK reference_vad_work)
   endforeach()
 endif()
+# Hostile VAD model files through `auris vad` (truncations, bit flips, targeted corruptions).
+if(TARGET auris_cli)
+  set(vad_hostile_quick)
+  if(AURIS_SANITIZE)
+    set(vad_hostile_quick --quick)
+  endif()
+  add_test(NAME hostile.vad
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/vad_hostile.py
+            --auris $<TARGET_FILE:auris_cli> --data ${AURIS_SHARED_DATA}
+            --work ${CMAKE_CURRENT_BINARY_DIR}/work-vad-hostile ${vad_hostile_quick})
+  set_tests_properties(hostile.vad PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS hostile)
+endif()
