@@ -390,6 +390,34 @@ enum auris_err auris_vad_segments(const auris_vad *vad, const float *pcm, size_t
                                   struct auris_vad_segment **segments, size_t *n_segments,
                                   struct auris_error *err);
 
+/* ---- transcription of voice activity ------------------------------------------------------ */
+
+#define AURIS_MAX_BATCH 16 /* chunks decoded together by the batched pipeline */
+
+/* Transcribes only the speech `vad` finds in 16 kHz mono PCM: speech segments as
+ * auris_vad_segments (`vad_params`, NULL: defaults; max_speech_duration_s is capped at 30 s),
+ * each segment but the last keeping samples_overlap seconds past its end, concatenated in order
+ * into chunks of at most 30 s (as faster-whisper's collect_chunks); segment and word times are
+ * mapped back onto the original timeline. Audio without speech gives a result with no segments
+ * and runs no decoder pass.
+ * batch_size 0: each chunk is transcribed as auris_transcribe_pcm would with every option in
+ *   `params` (conditioning on previous text stays within a chunk; a language detected in the
+ *   first chunk is kept for the rest).
+ * batch_size 1..AURIS_MAX_BATCH: the batched pipeline. Each chunk is one window; batch_size
+ *   chunks are encoded and decoded together as one batch of greedy sequences. It fixes: the first
+ *   temperature only (no fallback), no conditioning on previous text, no initial prompt, beam
+ *   size and best_of 1; word timestamps, a prefix, a patience, a length penalty and a
+ *   temperature other than 0 are refused (INVALID_ARG). The tokens of a chunk do not depend on
+ *   batch_size.
+ * clip_timestamps cannot be combined with VAD (INVALID_ARG). Callbacks see mapped segments.
+ * Errors: as auris_transcribe_pcm, and those of auris_vad_segments. Not thread-safe per
+ * session; `vad` may be shared. */
+enum auris_err auris_transcribe_vad(auris_session *session, const auris_vad *vad,
+                                    const struct auris_vad_params *vad_params, int batch_size,
+                                    const float *pcm, size_t n_samples,
+                                    const struct auris_transcribe_params *params,
+                                    struct auris_result **out, struct auris_error *err);
+
 #ifdef __cplusplus
 }
 #endif

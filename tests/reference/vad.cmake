@@ -27,3 +27,13 @@ if(TARGET auris_cli)
             --work ${CMAKE_CURRENT_BINARY_DIR}/work-vad-hostile ${vad_hostile_quick})
   set_tests_properties(hostile.vad PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS hostile)
 endif()
+# `auris transcribe --vad True` (and --batch_size) on espeak-ng parts separated by 20 s of
+# silence or noise, silence and noise alone: tokens equal hand-cut chunks, times mapped back.
+if(TARGET auris_cli)
+  add_test(NAME reference.vad.transcribe
+    COMMAND ${AURIS_VENV_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/vad_transcribe.py
+            --auris $<TARGET_FILE:auris_cli> --data ${AURIS_SHARED_DATA}
+            --work ${CMAKE_CURRENT_BINARY_DIR}/work-vad-transcribe)
+  set_tests_properties(reference.vad.transcribe PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+                       LABELS reference)
+endif()

@@ -200,3 +200,93 @@ int cli_cmd_vad(int argc, char **argv)
     auris_vad_free(vad);
     return rc;
 }
+
+/* True when the option was given on the command line. */
+static bool given(struct opt *opts, int n, const char *name)
+{
+    struct opt *o = args_find(opts, n, name);
+    return o && o->value;
+}
+
+int cli_vad_transcribe_config(struct opt *opts, int n_opts,
+                              const struct auris_transcribe_params *p,
+                              struct cli_vad_config *vc)
+{
+    memset(vc, 0, sizeof *vc);
+    struct opt *o = args_find(opts, n_opts, "vad");
+    if (o && args_get_bool(o, &vc->vad) != 0)
+        return -1;
+    if (cli_vad_read_params(opts, n_opts, &vc->params) != 0)
+        return -1;
+    o = args_find(opts, n_opts, "vad_model");
+    vc->model_path = o ? o->value : NULL;
+    bool batched = given(opts, n_opts, "batch_size");
+    if (batched) {
+        if (args_get_int(args_find(opts, n_opts, "batch_size"), &vc->batch_size) != 0)
+            return -1;
+        if (vc->batch_size < 1 || vc->batch_size > AURIS_MAX_BATCH) {
+            fprintf(stderr, "auris: error: argument --batch_size: must be in 1..%d\n",
+                    AURIS_MAX_BATCH);
+            return -1;
+        }
+        if (!vc->vad) {
+            fprintf(stderr, "auris: error: --batch_size requires --vad True (the batch is made "
+                            "of VAD speech chunks)\n");
+            return -1;
+        }
+    }
+    if (vc->vad && p->n_clip_timestamps > 0) {
+        fprintf(stderr, "auris: error: --clip_timestamps and --vad True both choose what to "
+                        "transcribe: give one of them\n");
+        return -1;
+    }
+    if (!batched)
+        return 0;
+    /* what the batched mode fixes: refuse flags asking for something else */
+    static const char *const fixed[] = {
+        "beam_size", "best_of", "patience", "length_penalty", "initial_prompt", "prefix",
+        "carry_initial_prompt", "temperature_increment_on_fallback", "word_timestamps",
+        "hallucination_silence_threshold"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        o = args_find(opts, n_opts, fixed[i]);
+        bool off = o && o->value && (strcmp(o->value, "False") == 0 || strcmp(o->value, "None") == 0 ||
+                                     strcmp(o->value, "1") == 0);
+        if (o && o->value && !off) {
+            fprintf(stderr, "auris: error: --%s %s contradicts --batch_size (batched decoding "
+                            "is greedy at temperature 0, without fallback, prompts or word "
+                            "timestamps)\n", fixed[i], o->value);
+            return -1;
+        }
+    }
+    if (p->temperatures && p->n_temperatures > 0 && p->temperatures[0] != 0.0) {
+        fprintf(stderr, "auris: error: --temperature %g contradicts --batch_size (batched "
+                        "decoding runs at temperature 0)\n", p->temperatures[0]);
+        return -1;
+    }
+    o = args_find(opts, n_opts, "condition_on_previous_text");
+    if (o && o->value && strcmp(o->value, "False") != 0) {
+        fprintf(stderr, "auris: error: --condition_on_previous_text %s contradicts --batch_size "
+                        "(chunks are decoded independently)\n", o->value);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_vad_load(struct cli_vad_config *vc, const char *assets)
+{
+    if (!vc->vad)
+        return 0;
+    char found[1200];
+    const char *path = vc->model_path;
+    if (!path) {
+        if (cli_vad_default_model(assets, found, sizeof found) != 0)
+            return -1;
+        path = found;
+    }
+    struct auris_error err = {0};
+    if (auris_vad_load(path, &vc->model, &err) != AURIS_OK) {
+        fprintf(stderr, "auris: error: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}

@@ -27,3 +27,34 @@ int cli_vad_read_params(struct opt *opts, int n_opts, struct auris_vad_params *p
 int cli_cmd_vad(int argc, char **argv);
 
 #endif
+
+/* `auris transcribe`'s VAD options (--vad, --vad_model, --vad_*, --batch_size). */
+struct cli_vad_config {
+    bool vad;
+    int batch_size;                 /* 0: sequential per chunk */
+    struct auris_vad_params params;
+    const char *model_path;         /* --vad_model, or NULL: the default lookup */
+    auris_vad *model;               /* loaded by cli_vad_load */
+};
+
+/* The transcribe options table entries, spliced into it by the CLI. */
+#define CLI_VAD_TRANSCRIBE_OPTS \
+    {"vad", 0, OPT_BOOL, "transcribe only the speech Silero VAD finds (default: False)", 0}, \
+    {"vad_model", 0, OPT_STR, "Silero VAD model, whisper.cpp ggml (default: ggml-silero-v6.2.0.bin or silero-v6.2.0-ggml.bin in $AURIS_ASSETS, --assets or the cache directory)", 0}, \
+    {"vad_threshold", 0, OPT_FLOAT, "VAD speech probability threshold (default: 0.5)", 0}, \
+    {"vad_neg_threshold", 0, OPT_FLOAT, "VAD: speech ends below this probability (default: threshold - 0.15)", 0}, \
+    {"vad_min_speech_duration_ms", 0, OPT_INT, "VAD: drop speech shorter than this (default: 250)", 0}, \
+    {"vad_min_silence_duration_ms", 0, OPT_INT, "VAD: bridge silences shorter than this (default: 100)", 0}, \
+    {"vad_max_speech_duration_s", 0, OPT_FLOAT, "VAD: split speech longer than this, at most 30 (default: 30)", 0}, \
+    {"vad_speech_pad_ms", 0, OPT_INT, "VAD: padding on each side of speech (default: 30)", 0}, \
+    {"vad_samples_overlap", 0, OPT_FLOAT, "VAD: seconds of audio kept past each speech segment (default: 0.1)", 0}, \
+    {"batch_size", 0, OPT_INT, "(requires --vad True) decode this many <= 30 s chunks together (1..16); fixes temperature 0 without fallback, greedy decoding and no conditioning on previous text (default: off)", 0}
+
+/* Reads and checks the options above (p: the transcription options already read, to refuse
+ * flags that contradict the batched mode). Returns 0, or -1 after a one-line message. */
+int cli_vad_transcribe_config(struct opt *opts, int n_opts,
+                              const struct auris_transcribe_params *p,
+                              struct cli_vad_config *vc);
+
+/* Loads vc->model when vc->vad (the default lookup when no path). Returns 0 or -1 (printed). */
+int cli_vad_load(struct cli_vad_config *vc, const char *assets);
