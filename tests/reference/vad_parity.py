@@ -38,9 +38,16 @@ import make_speech as MS  # noqa: E402
 import vad_ref as R  # noqa: E402
 
 # whisper.cpp's own VAD segments of jfk.wav (centiseconds) with the shared model and its default
-# parameters: printed by whisper.cpp's examples/vad-speech-segments built from its source at
-# commit 233fe1fc9 outside this repository (see the integration note of issue 9).
+# parameters: printed by whisper.cpp's examples/vad-speech-segments (whisper-vad-speech-segments
+# -vm silero-v6.2.0-ggml.bin -f jfk.wav), built from its source at commit 233fe1fc9 outside this
+# repository; vad_ref.whispercpp_segments(numpy_probs(..., whispercpp=True)) reproduces it.
 EXPECTED_WHISPERCPP = [(32, 227), (327, 441), (538, 768), (816, 1062)]
+# One boundary where whisper.cpp departs from the official model: whisper.cpp feeds each 512-sample
+# window without the 64 samples of context (reflect-padding it on both sides instead), so its
+# probabilities differ by up to 0.2 and segment 1 ends at 4.41 s; the official model (silero-vad's
+# ONNX model + get_speech_timestamps) and auris end it at 4.446 s. (segment, 0 start / 1 end):
+# the official value, checked against the ONNX model in the segments suite.
+OFFICIAL_NOT_WHISPERCPP = {(1, 1): 4.446}
 
 OPTION_SETS = [
     {},
@@ -149,9 +156,19 @@ def suite_whispercpp(args, paths):
     out = auris(args, [paths["jfk"], "--vad_model", args.model, "-f", "tsv"]).splitlines()
     got = [tuple(float(v) for v in line.split("\t")) for line in out]
     want = [(a / 100, b / 100) for a, b in EXPECTED_WHISPERCPP]
-    ok = len(got) == len(want) and all(abs(g - w) <= 0.010 + 1e-9
-                                       for gs, ws in zip(got, want) for g, w in zip(gs, ws))
-    print(f"{'ok  ' if ok else 'FAIL'} jfk.wav: auris {got}\n     whisper.cpp {want}")
+    ok = len(got) == len(want)
+    worst = 0.0
+    for i, (gs, ws) in enumerate(zip(got, want)):
+        for j in (0, 1):
+            if (i, j) in OFFICIAL_NOT_WHISPERCPP:
+                ok &= abs(gs[j] - OFFICIAL_NOT_WHISPERCPP[(i, j)]) < 5e-4
+                print(f"     segment {i} {'end' if j else 'start'}: auris {gs[j]:.3f} = official "
+                      f"model; whisper.cpp {ws[j]:.2f} (no 64-sample context)")
+            else:
+                worst = max(worst, abs(gs[j] - ws[j]))
+    ok &= worst <= 0.010 + 1e-9
+    print(f"{'ok  ' if ok else 'FAIL'} jfk.wav: auris {got}\n     whisper.cpp {want}; other "
+          f"boundaries within {worst * 1000:.1f} ms")
     return 0 if ok else 1
 
 
