@@ -396,7 +396,8 @@ enum auris_err auris_vad_segments(const auris_vad *vad, const float *pcm, size_t
 
 /* Transcribes only the speech `vad` finds in 16 kHz mono PCM: speech segments as
  * auris_vad_segments (`vad_params`, NULL: defaults; max_speech_duration_s is capped at 30 s),
- * each segment but the last keeping samples_overlap seconds past its end, concatenated in order
+ * each segment but the last keeping samples_overlap seconds past its end (never past the next
+ * segment's start), concatenated in order
  * into chunks of at most 30 s (as faster-whisper's collect_chunks); segment and word times are
  * mapped back onto the original timeline. Audio without speech gives a result with no segments
  * and runs no decoder pass.

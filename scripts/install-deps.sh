@@ -3,7 +3,8 @@
 # Build: compiler, CMake, FFmpeg's libraries (audio input), PCRE2 (tokenizer), zlib (compression
 # ratio), cJSON (JSON output), libcurl and OpenSSL's libcrypto (model downloads, SHA-256).
 # Tests: cmocka, clang (the second compiler CI checks), and for the reference tests Debian's
-# python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
+# python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng; python3-torchaudio because
+# silero-vad's utils (get_speech_timestamps, the VAD oracle) import it.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -15,5 +16,5 @@ $SUDO apt-get install -y --no-install-recommends \
   libpcre2-dev zlib1g-dev libcjson-dev \
   libcurl4-openssl-dev libssl-dev \
   libcmocka-dev \
-  python3 python3-venv python3-torch python3-numpy python3-regex \
+  python3 python3-venv python3-torch python3-numpy python3-regex python3-torchaudio \
   ffmpeg sox espeak-ng

@@ -37,8 +37,8 @@ enum auris_err auris__vad_plan_make(const struct auris_vad_segment *segs, size_t
     for (size_t i = 0; i < n_segs; i++) {
         int64_t s = AURIS_MAX((int64_t)0, segs[i].start);
         int64_t e = AURIS_MIN((int64_t)n_samples, segs[i].end);
-        if (i + 1 < n_segs)
-            e = AURIS_MIN((int64_t)n_samples, e + overlap);
+        if (i + 1 < n_segs) /* the overlap never reaches into the next segment */
+            e = AURIS_MAX(e, AURIS_MIN(AURIS_MIN((int64_t)n_samples, e + overlap), segs[i + 1].start));
         e = AURIS_MIN(e, s + max);
         if (e <= s)
             continue;
@@ -79,7 +79,7 @@ double auris__vad_map_time(const struct auris__vad_plan *plan, int c, double t, 
         double len = (double)(pc->end - pc->start) / sr;
         bool last = i + 1 == ch->n_pieces;
         if (last || (is_end ? t <= local + len : t < local + len))
-            return (double)pc->start / sr + (t < local ? 0.0 : t - local);
+            return (double)pc->start / sr + AURIS_MIN(len, t < local ? 0.0 : t - local);
         local += len;
     }
     return t; /* no pieces: unreachable for a valid plan */

@@ -4,7 +4,7 @@
  *
  * Reference: faster-whisper 1.2.1 vad.py collect_chunks(max_duration=30) and
  * SpeechTimestampsMap; whisper.cpp's samples_overlap (each segment but the last keeps that much
- * audio past its end).
+ * audio past its end; here never past the next segment's start, so no audio is repeated).
  * Invariants: pieces are in time order; every chunk holds >= 1 piece and <= AURIS_N_SAMPLES
  * samples; chunk-local times map monotonically onto the original timeline.
  */
@@ -32,7 +32,8 @@ struct auris__vad_plan {
 };
 
 /* Builds the plan of n_segs segments (ordered, within [0, n_samples)): every segment but the
- * last extended by `overlap_s` seconds (clamped to the audio), segments longer than 30 s cut,
+ * last extended by `overlap_s` seconds (never past the next segment's start), segments longer
+ * than 30 s cut,
  * then chunks filled in order while their total stays <= 30 s. NOMEM. */
 enum auris_err auris__vad_plan_make(const struct auris_vad_segment *segs, size_t n_segs,
                                     size_t n_samples, double overlap_s,
@@ -44,7 +45,9 @@ void auris__vad_chunk_audio(const struct auris__vad_plan *plan, int c, const flo
                             float *dst);
 
 /* Chunk c's local time t (seconds) on the original timeline. A time on the border of two
- * pieces goes to the end of the earlier piece when is_end, else to the start of the later. */
+ * pieces goes to the end of the earlier piece when is_end, else to the start of the later; a
+ * time past the chunk's audio (Whisper's timestamps can run into the padding) goes to the end
+ * of its last piece, so chunks stay in time order. */
 double auris__vad_map_time(const struct auris__vad_plan *plan, int c, double t, bool is_end);
 
 #endif

@@ -16,7 +16,8 @@ Checked:
     original timeline (within 20 ms);
   * silence and noise: no segments, empty text and no language (no decoder pass ran, not even
     language detection), while plain transcription of the noise does produce segments.
-  * --batch_size (when implemented): the same tokens per chunk with batch sizes 1 and 8.
+  * --batch_size: make_speech.py's 3-minute "long" clip (several chunks) gives the same tokens
+    with batch sizes 1 and 8, and contradicting flags are refused.
 Exit 77 when the venv packages, torch, espeak-ng/sox or shared data are missing.
 """
 import argparse
@@ -92,7 +93,7 @@ def plan(pcm, probs, overlap=0.1):
     pieces = []
     for i, (s, e) in enumerate(segs):
         if i + 1 < len(segs):
-            e = min(n, e + int(round(overlap * RATE)))
+            e = max(e, min(n, e + int(round(overlap * RATE)), segs[i + 1][0]))
         e = min(e, s + 30 * RATE)
         pieces.append((s, e))
     chunks, cur, dur = [], [], 0
@@ -112,7 +113,7 @@ def map_time(chunk, t, is_end):
     for i, (s, e) in enumerate(chunk):
         ln = (e - s) / RATE
         if i + 1 == len(chunk) or (t <= local + ln if is_end else t < local + ln):
-            return s / RATE + max(0.0, t - local)
+            return s / RATE + min(ln, max(0.0, t - local))
         local += ln
 
 
@@ -195,21 +196,29 @@ def check_empty(args, name, path, bad):
 def check_batch(args, path, bad):
     outs = {}
     for b in (1, 8):
-        r = subprocess.run([args.auris, "transcribe", path, "--model", args.model, "--assets",
-                            args.data, "-f", "json", "-o", os.path.join(args.work, f"out-b{b}"),
-                            "--verbose", "False", "--language", "en", "--vad", "True",
-                            "--vad_model", args.vad_model, "--batch_size", str(b)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"batched: skipped ({r.stderr.strip()})")
-            return
-        with open(os.path.join(args.work, f"out-b{b}", os.path.splitext(os.path.basename(path))[0] + ".json")) as f:
-            outs[b] = [s["tokens"] for s in json.load(f)["segments"]]
-    ok = outs[1] == outs[8]
+        out_dir = os.path.join(args.work, f"out-b{b}")
+        got = transcribe(args, path, out_dir, ["--language", "en", "--vad", "True", "--vad_model",
+                                               args.vad_model, "--batch_size", str(b)])
+        outs[b] = [s["tokens"] for s in got["segments"]]
+        starts = [s["start"] for s in got["segments"]]
+        if starts != sorted(starts):
+            bad.append(f"batch_size {b}: segments not in time order")
+    ok = outs[1] == outs[8] and len(outs[1]) > 0
     if not ok:
         bad.append("batch_size 8 tokens differ from batch_size 1")
     print(f"batched: batch_size 1 and 8 give {'the same' if ok else 'DIFFERENT'} tokens "
           f"({len(outs[1])} segments)")
+    for flags in (["--beam_size", "5"], ["--temperature", "0.4"], ["--word_timestamps", "True"],
+                  ["--condition_on_previous_text", "True"], ["--initial_prompt", "hello"]):
+        r = subprocess.run([args.auris, "transcribe", path, "--model", args.model, "--vad", "True",
+                            "--vad_model", args.vad_model, "--batch_size", "4"] + flags,
+                           capture_output=True, text=True)
+        if r.returncode != 2 or "contradicts --batch_size" not in r.stderr:
+            bad.append(f"{' '.join(flags)} with --batch_size: exit {r.returncode}, {r.stderr.strip()!r}")
+    r = subprocess.run([args.auris, "transcribe", path, "--model", args.model, "--batch_size", "4"],
+                       capture_output=True, text=True)
+    if r.returncode != 2 or "requires --vad True" not in r.stderr:
+        bad.append(f"--batch_size without --vad: exit {r.returncode}, {r.stderr.strip()!r}")
 
 
 def main():
@@ -233,7 +242,8 @@ def main():
         check_speech(args, name, *files[name], bad)
     for name in ("silent", "noise-only"):
         check_empty(args, name, files[name][0], bad)
-    check_batch(args, files["noise"][0], bad)
+    long_clip = MS.make_speech(args.work, ("long",))["long"]
+    check_batch(args, long_clip, bad)
     for b in bad:
         print("FAIL", b)
     print(f"{'FAIL' if bad else 'PASS'}: {len(bad)} failure(s)")
