@@ -33,38 +33,37 @@ AUDIO="$WORK/speech-long.wav"
 echo "audio: $AUDIO ($(soxi -D "$AUDIO") s); model: $MODEL; threads: $THREADS; rounds: $ROUNDS"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-now() { date +%s.%N; }
-run_batch() { # $1 = batch size; prints seconds
-  local t0 t1
-  t0=$(now)
-  "$AURIS" transcribe "$AUDIO" --model "$MODEL" --assets "$SHARED" --language en -f json \
+# prints "wall cpu" seconds (cpu = user + system of the process: less sensitive to other load)
+timed() {
+  /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@" >/dev/null
+  awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$WORK/time.txt"
+}
+run_batch() { # $1 = batch size
+  timed "$AURIS" transcribe "$AUDIO" --model "$MODEL" --assets "$SHARED" --language en -f json \
     -o "$WORK/out-b$1" --verbose False --threads "$THREADS" --vad True --vad_model "$VAD" \
-    --batch_size "$1" >/dev/null
-  t1=$(now)
-  awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f\n", a - b }'
+    --batch_size "$1"
 }
 run_vad() {
-  local t0 t1
-  t0=$(now)
-  "$AURIS" vad "$AUDIO" --vad_model "$VAD" >/dev/null
-  t1=$(now)
-  awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f\n", a - b }'
+  timed "$AURIS" vad "$AUDIO" --vad_model "$VAD"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-b1=(); b8=(); vd=()
+b1=(); b8=(); vd=(); c1=(); c8=(); cv=()
 for r in $(seq 1 "$ROUNDS"); do
-  x=$(run_batch 1); y=$(run_batch 8); z=$(run_vad)
-  b1+=("$x"); b8+=("$y"); vd+=("$z")
-  echo "round $r: batch 1 ${x}s, batch 8 ${y}s, vad ${z}s"
+  read -r x xc < <(run_batch 1); read -r y yc < <(run_batch 8); read -r z zc < <(run_vad)
+  b1+=("$x"); b8+=("$y"); vd+=("$z"); c1+=("$xc"); c8+=("$yc"); cv+=("$zc")
+  echo "round $r: batch 1 ${x}s (cpu ${xc}s), batch 8 ${y}s (cpu ${yc}s), vad ${z}s (cpu ${zc}s)"
 done
-m1=$(printf '%s\n' "${b1[@]}" | median)
-m8=$(printf '%s\n' "${b8[@]}" | median)
-mv=$(printf '%s\n' "${vd[@]}" | median)
+med() { printf '%s\n' "$@" | median; }
+m1=$(med "${b1[@]}"); m8=$(med "${b8[@]}"); mv=$(med "${vd[@]}")
+n1=$(med "${c1[@]}"); n8=$(med "${c8[@]}"); nv=$(med "${cv[@]}")
 dur=$(soxi -D "$AUDIO")
-echo "median: batch 1 ${m1}s, batch 8 ${m8}s, speed-up $(awk -v a="$m1" -v b="$m8" 'BEGIN { printf "%.2f", a / b }')x"
-echo "VAD (auris vad, including audio decoding and start-up): ${mv}s for ${dur}s =" \
-     "$(awk -v a="$mv" -v d="$dur" 'BEGIN { printf "%.3f", a * 60 / d }')s per minute of audio"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "median wall: batch 1 ${m1}s, batch 8 ${m8}s, speed-up $(ratio "$m1" "$m8")x"
+echo "median cpu:  batch 1 ${n1}s, batch 8 ${n8}s, ratio $(ratio "$n1" "$n8")x"
+echo "VAD (auris vad: start-up, audio decoding, probabilities, segments): wall ${mv}s, cpu" \
+     "${nv}s for ${dur}s = $(awk -v a="$nv" -v d="$dur" 'BEGIN { printf "%.3f", a * 60 / d }')s" \
+     "cpu per minute of audio"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 - "$WORK" <<'PY'
 import json, sys
