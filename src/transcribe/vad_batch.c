@@ -31,6 +31,7 @@ struct batch {
     int V, stride, len0, sot_index, input_stride;
     int *tok;            /* [B][stride] running sequences */
     float *logits;       /* [B][V] */
+    bool slot0_ready;    /* chunk 0 already encoded into slot 0 (language detection) */
     float sum[AURIS_MAX_BATCH];
     double no_speech[AURIS_MAX_BATCH];
     int seg_frames[AURIS_MAX_BATCH]; /* content frames of each chunk's window (<= 3000) */
@@ -226,6 +227,9 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
     auris_session *s = bt->s;
     const auris_model *m = s->model;
     const struct auris_transcribe_params *p = bt->p;
+    enum auris_err e = auris__nn_batch_reserve(&s->nn, batch_size, err);
+    if (e != AURIS_OK)
+        return e;
     int lang = 0;
     if (p->language) {
         lang = auris_language_index(p->language);
@@ -236,7 +240,7 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
         lang = 0;
     else if (!p->language) {
         auris__vad_chunk_audio(plan, 0, pcm, buf);
-        enum auris_err e = encode_chunk(bt, buf, (size_t)plan->chunks[0].n_samples, 0, err);
+        e = encode_chunk(bt, buf, (size_t)plan->chunks[0].n_samples, 0, err);
         if (e != AURIS_OK)
             return e;
         int nl = auris_model_n_languages(m);
@@ -244,6 +248,7 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
         if (!out->language_probs)
             return auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
         out->n_language_probs = nl;
+        bt->slot0_ready = true;
         lang = auris__detect_language_encoded(s, out->language_probs);
         if (lang < 0)
             return auris__fail(err, AURIS_ERR_INTERNAL, "language detection failed");
@@ -265,7 +270,7 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
     bt->o.length_penalty = NAN;
     bt->o.max_initial_timestamp = p->max_initial_timestamp;
     size_t n_sup = 0;
-    enum auris_err e = auris__suppress_tokens(m->tok, p->suppress_tokens, &bt->suppress, &n_sup, err);
+    e = auris__suppress_tokens(m->tok, p->suppress_tokens, &bt->suppress, &n_sup, err);
     if (e != AURIS_OK)
         return e;
     bt->o.suppress = bt->suppress;
@@ -283,8 +288,6 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
     bt->len0 = auris__initial_tokens(&bt->lay, &bt->o, bt->tok, bt->stride, &bt->sot_index);
     if (bt->len0 < 1 || bt->sot_index < 0)
         return auris__fail(err, AURIS_ERR_INTERNAL, "batched decoding: no start sequence");
-    if ((e = auris__nn_batch_reserve(&s->nn, batch_size, err)) != AURIS_OK)
-        return e;
     return AURIS_OK;
 }
 
@@ -331,6 +334,8 @@ enum auris_err auris__vad_run_batched(auris_session *s, const float *pcm,
     for (int c0 = 0; e == AURIS_OK && c0 < plan->n_chunks; c0 += batch_size) {
         int nb = AURIS_MIN(batch_size, plan->n_chunks - c0);
         for (int b = 0; e == AURIS_OK && b < nb; b++) {
+            if (c0 + b == 0 && bt.slot0_ready)
+                continue; /* encoded for language detection already */
             auris__vad_chunk_audio(plan, c0 + b, pcm, buf);
             e = encode_chunk(&bt, buf, (size_t)plan->chunks[c0 + b].n_samples, b, err);
         }
