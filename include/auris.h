@@ -346,6 +346,127 @@ void auris_result_free(struct auris_result *result);
 enum auris_err auris_detect_language(auris_session *session, const float *pcm, size_t n_samples,
                                      int *lang, float *probs, struct auris_error *err);
 
+/* ---- voice activity detection (Silero VAD) ------------------------------------------------ */
+
+/* Silero VAD v6 (silero-vad 6.2.0): one speech probability per window of AURIS_VAD_WINDOW
+ * samples of 16 kHz audio, each window seeing the previous AURIS_VAD_CONTEXT samples too, with an
+ * LSTM state carried from window to window. */
+#define AURIS_VAD_WINDOW 512
+#define AURIS_VAD_CONTEXT 64
+
+typedef struct auris_vad auris_vad;               /* immutable weights; shareable by threads */
+typedef struct auris_vad_stream auris_vad_stream; /* per-stream state (context, LSTM, scratch) */
+
+/* Loads whisper.cpp's ggml Silero VAD file (e.g. ggml-silero-v6.2.0.bin). Every tensor's name,
+ * type, shape and values are validated: a malformed, truncated or hostile file gives
+ * AURIS_ERR_FORMAT naming the file and what is wrong; AURIS_ERR_IO when it cannot be read.
+ * On success *out is a model to release with auris_vad_free. Thread-safe. */
+enum auris_err auris_vad_load(const char *path, auris_vad **out, struct auris_error *err);
+
+/* Releases a VAD model; every stream made from it must have been freed first. NULL-safe. */
+void auris_vad_free(auris_vad *vad);
+
+/* Creates the state of one audio stream (zero context and LSTM state); all memory of the forward
+ * pass is allocated here. The model must outlive the stream. One thread at a time per stream;
+ * any number of streams may share a model. Errors: INVALID_ARG, NOMEM. */
+enum auris_err auris_vad_stream_create(const auris_vad *vad, auris_vad_stream **out,
+                                       struct auris_error *err);
+
+/* Releases a stream. NULL-safe. */
+void auris_vad_stream_free(auris_vad_stream *stream);
+
+/* Forgets all audio fed so far (as a new stream). NULL-safe. */
+void auris_vad_stream_reset(auris_vad_stream *stream);
+
+/* How many probabilities the next auris_vad_stream_feed of n_samples will produce (the complete
+ * windows among the buffered samples plus these). 0 for a NULL stream. */
+size_t auris_vad_stream_pending(const auris_vad_stream *stream, size_t n_samples);
+
+/* Appends n_samples of 16 kHz mono PCM in [-1, 1] to the stream and writes the speech probability
+ * of every window completed by them to probs[0..*n_probs), in order; samples of an incomplete
+ * window are kept for the next call. `capacity` must be at least
+ * auris_vad_stream_pending(stream, n_samples), else INVALID_ARG and nothing is consumed.
+ * Feeding audio piece by piece gives exactly the probabilities of feeding it at once. */
+enum auris_err auris_vad_stream_feed(auris_vad_stream *stream, const float *pcm,
+                                     size_t n_samples, float *probs, size_t capacity,
+                                     size_t *n_probs, struct auris_error *err);
+
+/* Ends the stream: the buffered partial window, zero-padded, gives one last probability in
+ * *prob. Returns 1 when it did, 0 when no samples were buffered (or stream/prob is NULL). */
+int auris_vad_stream_flush(auris_vad_stream *stream, float *prob);
+
+/* The probabilities of a whole buffer: ceil(n_samples / AURIS_VAD_WINDOW) values in *probs
+ * (free with auris_free), the last window zero-padded. Thread-safe (uses its own stream). */
+enum auris_err auris_vad_probs(const auris_vad *vad, const float *pcm, size_t n_samples,
+                               float **probs, size_t *n_probs, struct auris_error *err);
+
+/* Options of speech segmentation, as silero-vad's get_speech_timestamps (and whisper.cpp's
+ * --vad_* options). */
+struct auris_vad_params {
+    double threshold;            /* speech when prob >= threshold; 0.5 */
+    double neg_threshold;        /* speech ends below it; NaN: max(threshold - 0.15, 0.01) */
+    int min_speech_duration_ms;  /* shorter segments are dropped; 250 */
+    double max_speech_duration_s; /* longer segments are split at their longest silence
+                                  * (> 98 ms), else cut; INFINITY: no limit */
+    int min_silence_duration_ms; /* silences shorter than this are bridged; 100 */
+    int speech_pad_ms;           /* padding added on each side of a segment; 30 */
+    double samples_overlap;      /* seconds of audio kept past each segment's end when speech
+                                  * is cut out for transcription; 0.1 */
+};
+
+/* whisper.cpp's / silero-vad's defaults, listed above. */
+struct auris_vad_params auris_vad_default_params(void);
+
+/* A speech segment, in samples of the 16 kHz input: [start, end). */
+struct auris_vad_segment {
+    int64_t start, end;
+};
+
+/* Speech segments from probabilities (as auris_vad_probs gives them) of n_samples of audio, as
+ * get_speech_timestamps computes them. `params` may be NULL (defaults). *segments (free with
+ * auris_free; NULL when none) holds *n_segments ordered segments. Errors: INVALID_ARG for an
+ * out-of-range option, NOMEM. Thread-safe. */
+enum auris_err auris_vad_segments_from_probs(const float *probs, size_t n_probs,
+                                             size_t n_samples,
+                                             const struct auris_vad_params *params,
+                                             struct auris_vad_segment **segments,
+                                             size_t *n_segments, struct auris_error *err);
+
+/* auris_vad_probs followed by auris_vad_segments_from_probs. Thread-safe. */
+enum auris_err auris_vad_segments(const auris_vad *vad, const float *pcm, size_t n_samples,
+                                  const struct auris_vad_params *params,
+                                  struct auris_vad_segment **segments, size_t *n_segments,
+                                  struct auris_error *err);
+
+/* ---- transcription of voice activity ------------------------------------------------------ */
+
+#define AURIS_MAX_BATCH 16 /* chunks decoded together by the batched pipeline */
+
+/* Transcribes only the speech `vad` finds in 16 kHz mono PCM: speech segments as
+ * auris_vad_segments (`vad_params`, NULL: defaults; max_speech_duration_s is capped at 30 s),
+ * each segment but the last keeping samples_overlap seconds past its end (never past the next
+ * segment's start), concatenated in order
+ * into chunks of at most 30 s (as faster-whisper's collect_chunks); segment and word times are
+ * mapped back onto the original timeline. Audio without speech gives a result with no segments
+ * and runs no decoder pass.
+ * batch_size 0: each chunk is transcribed as auris_transcribe_pcm would with every option in
+ *   `params` (conditioning on previous text stays within a chunk; a language detected in the
+ *   first chunk is kept for the rest).
+ * batch_size 1..AURIS_MAX_BATCH: the batched pipeline. Each chunk is one window; batch_size
+ *   chunks are encoded and decoded together as one batch of greedy sequences. It fixes: the first
+ *   temperature only (no fallback), no conditioning on previous text, no initial prompt, beam
+ *   size and best_of 1; word timestamps, a prefix, a patience, a length penalty and a
+ *   temperature other than 0 are refused (INVALID_ARG). The tokens of a chunk do not depend on
+ *   batch_size.
+ * clip_timestamps cannot be combined with VAD (INVALID_ARG). Callbacks see mapped segments.
+ * Errors: as auris_transcribe_pcm, and those of auris_vad_segments. Not thread-safe per
+ * session; `vad` may be shared. */
+enum auris_err auris_transcribe_vad(auris_session *session, const auris_vad *vad,
+                                    const struct auris_vad_params *vad_params, int batch_size,
+                                    const float *pcm, size_t n_samples,
+                                    const struct auris_transcribe_params *params,
+                                    struct auris_result **out, struct auris_error *err);
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif

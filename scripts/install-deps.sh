@@ -4,7 +4,8 @@
 # ratio), cJSON (JSON output), libcurl and OpenSSL's libcrypto (model downloads, SHA-256),
 # libmicrohttpd (the HTTP server of `auris serve`).
 # Tests: cmocka, clang (the second compiler CI checks), and for the reference tests Debian's
-# python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng.
+# python3-torch/numpy/regex, the ffmpeg CLI, sox and espeak-ng; python3-torchaudio because
+# silero-vad's utils (get_speech_timestamps, the VAD oracle) import it.
 # Packaging: python3-dev (headers of the Python extension built by `pip install .`), dpkg-dev
 # and file (CPack's .deb: dpkg-shlibdeps computes its dependencies).
 set -euo pipefail
@@ -18,6 +19,6 @@ $SUDO apt-get install -y --no-install-recommends \
   libpcre2-dev zlib1g-dev libcjson-dev libmicrohttpd-dev \
   libcurl4-openssl-dev libssl-dev \
   libcmocka-dev \
-  python3 python3-venv python3-dev python3-torch python3-numpy python3-regex \
+  python3 python3-venv python3-dev python3-torch python3-numpy python3-regex python3-torchaudio \
   dpkg-dev file \
   ffmpeg sox espeak-ng

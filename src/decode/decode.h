@@ -140,6 +140,12 @@ struct auris__logits_source {
                            float *out);
 };
 
+/* The token layout of the session's model for options o (start sequence, special tokens,
+ * tokenizer.encode(" ") cached in the session). */
+enum auris_err auris__decode_layout_of(struct auris_session *s,
+                                      const struct auris__decode_options *o,
+                                      struct auris__decode_layout *lay, struct auris_error *err);
+
 enum auris_err auris__decode_work_reserve(struct auris__decode_work *w, int n_vocab, int n_ctx,
                                           int cap, int fin_cap, struct auris_error *err);
 void auris__decode_work_free(struct auris__decode_work *w); /* NULL-safe, idempotent */
@@ -171,6 +177,11 @@ void auris__decode_filter(const struct auris__decode_layout *lay,
  * -1 on invalid options (message in err). */
 int auris__decode_group_size(const struct auris__decode_options *o, int *fin_cap,
                              struct auris_error *err);
+
+/* GreedyDecoder's pieces, for decoders driving several windows at once (the batched pipeline):
+ * log(sum(exp(x))) in double (-inf when all are -inf), and the first index of the maximum. */
+double auris__decode_log_sum_exp(const float *x, int n);
+int auris__decode_argmax(const float *x, int n);
 
 /* The value a Python float parsed from the shortest decimal spelling of f would have. */
 double auris__py_float(float f);

@@ -699,3 +699,13 @@ void auris__decode_filter(const struct auris__decode_layout *lay,
     r.sample_begin = sample_begin;
     apply_filters(&r, logits, row, len);
 }
+
+double auris__decode_log_sum_exp(const float *x, int n)
+{
+    return log_sum_exp(x, n);
+}
+
+int auris__decode_argmax(const float *x, int n)
+{
+    return argmax_first(x, n);
+}

@@ -59,9 +59,9 @@ static enum auris_err nn_step(void *ctx, int n_seq, const int *tokens, int strid
     return auris__decode_batch(c->nn, n_seq, last, 1, &row, 1, out);
 }
 
-/* The token layout of the session's model for options o. */
-static enum auris_err layout_of(struct auris_session *s, const struct auris__decode_options *o,
-                                struct auris__decode_layout *lay, struct auris_error *err)
+enum auris_err auris__decode_layout_of(struct auris_session *s,
+                                      const struct auris__decode_options *o,
+                                      struct auris__decode_layout *lay, struct auris_error *err)
 {
     const auris_model *m = s->model;
     const struct auris__specials *sp = auris__tokenizer_specials(m->tok);
@@ -101,7 +101,7 @@ enum auris_err auris__decode_window(struct auris_session *s, const struct auris_
     memset(res, 0, sizeof *res);
     const auris_model *m = s->model;
     struct auris__decode_layout lay;
-    enum auris_err rc = layout_of(s, o, &lay, err);
+    enum auris_err rc = auris__decode_layout_of(s, o, &lay, err);
     if (rc != AURIS_OK)
         return rc;
     int fin_cap = 0;

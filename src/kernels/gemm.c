@@ -4,8 +4,11 @@
  * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into MC x nb tiles that the pool
  * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
  * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
- * the decoder's one-token steps) take a GEMV/AXPY path that streams B once, converting f16, bf16
- * and q8_0 on the fly, split over N. Packing converts every B type to f32 panels.
+ * the decoder's one-token steps and batches of up to 16 sequences) take a GEMV/AXPY path that
+ * streams B once, converting f16, bf16 and q8_0 on the fly, split over N; its column split does
+ * not depend on M and every row is computed exactly as a one-row call would compute it, so each
+ * row of C is bit-identical whatever M (batched decoding equals decoding alone). Packing
+ * converts every B type to f32 panels.
  * Invariants: no allocation when a pool is given (scratch belongs to the pool); a NULL pool
  * allocates one scratch per call, and falls back to plain loops if that fails. Bad sizes or
  * NULL pointers make the call a no-op rather than a crash.
@@ -22,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GEMV_M 4 /* at most this many rows of A use the streaming path */
+#define GEMV_M 16 /* at most this many rows of A use the streaming path (a decoder batch) */
 
 _Static_assert(AURIS__KC % AURIS__QK8_0 == 0, "K slices must start on q8_0 block boundaries");
 

@@ -174,35 +174,6 @@ static inline float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* Up to four rows of A against one row of B, so B is read once per row group. */
-static void dot_rows(int mb, int K, const float *A, int lda, const void *B, enum auris__dtype bt,
-                     size_t off, float out[4])
-{
-    const float *a0 = A, *a1 = A + (mb > 1 ? lda : 0);
-    const float *a2 = A + (size_t)(mb > 2 ? 2 : 0) * lda, *a3 = A + (size_t)(mb > 3 ? 3 : 0) * lda;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 8 <= K; k += 8) {
-        __m256 b = load8(B, bt, off + k);
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k), b, s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + k), b, s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + k), b, s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + k), b, s3);
-    }
-    out[0] = hsum(s0);
-    out[1] = hsum(s1);
-    out[2] = hsum(s2);
-    out[3] = hsum(s3);
-    for (; k < K; k++) {
-        float b = load1(B, bt, off + k);
-        out[0] += a0[k] * b;
-        out[1] += a1[k] * b;
-        out[2] += a2[k] * b;
-        out[3] += a3[k] * b;
-    }
-}
-
 /* Reduces four accumulators to their four horizontal sums. */
 static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
 {
@@ -316,6 +287,90 @@ static void gemv1_q8_0(int n0, int n1, int K, const float *a, const void *B, int
     }
 }
 
+/* Several rows of A against the same B rows (2 <= M <= GEMV_M): for every group of four B rows
+ * (and the single-row tail) exactly gemv1's arithmetic — one 8-lane FMA chain per output over
+ * k, the same hsum4 / hsum reduction and scalar tail — so that each row of C is bit-identical to
+ * a one-row call over the same [n0, n1) (a decoder batch gives every sequence the bits it would
+ * get alone). The four B rows of a group are read from memory once and stay in L1 while two
+ * rows of A at a time share each B load. */
+#define GEMVM_GROUP2(T, LOAD8, LOAD1, a, a2)                                                  \
+    do {                                                                                      \
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                           \
+        __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                           \
+        __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();                           \
+        __m256 t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();                           \
+        int k = 0;                                                                            \
+        for (; k + 8 <= K; k += 8) {                                                          \
+            __m256 v0 = LOAD8(b0 + k), v1 = LOAD8(b1 + k);                                    \
+            __m256 v2 = LOAD8(b2 + k), v3 = LOAD8(b3 + k);                                    \
+            __m256 av = _mm256_loadu_ps(a + k), aw = _mm256_loadu_ps(a2 + k);                 \
+            s0 = _mm256_fmadd_ps(av, v0, s0);                                                 \
+            s1 = _mm256_fmadd_ps(av, v1, s1);                                                 \
+            s2 = _mm256_fmadd_ps(av, v2, s2);                                                 \
+            s3 = _mm256_fmadd_ps(av, v3, s3);                                                 \
+            t0 = _mm256_fmadd_ps(aw, v0, t0);                                                 \
+            t1 = _mm256_fmadd_ps(aw, v1, t1);                                                 \
+            t2 = _mm256_fmadd_ps(aw, v2, t2);                                                 \
+            t3 = _mm256_fmadd_ps(aw, v3, t3);                                                 \
+        }                                                                                     \
+        _mm_storeu_ps(r, hsum4(s0, s1, s2, s3));                                              \
+        _mm_storeu_ps(r2, hsum4(t0, t1, t2, t3));                                             \
+        for (; k < K; k++) {                                                                  \
+            r[0] += a[k] * LOAD1(b0 + k);                                                     \
+            r[1] += a[k] * LOAD1(b1 + k);                                                     \
+            r[2] += a[k] * LOAD1(b2 + k);                                                     \
+            r[3] += a[k] * LOAD1(b3 + k);                                                     \
+            r2[0] += a2[k] * LOAD1(b0 + k);                                                   \
+            r2[1] += a2[k] * LOAD1(b1 + k);                                                   \
+            r2[2] += a2[k] * LOAD1(b2 + k);                                                   \
+            r2[3] += a2[k] * LOAD1(b3 + k);                                                   \
+        }                                                                                     \
+    } while (0)
+
+#define DEFINE_GEMVM(NAME, T, LOAD8, LOAD1)                                                    \
+    static void NAME(int M, int n0, int n1, int K, const float *A, int lda, const T *B,       \
+                     int ldb, const float *bias, float *C, int ldc, int acc)                  \
+    {                                                                                         \
+        int n = n0;                                                                           \
+        for (; n + 4 <= n1; n += 4) {                                                         \
+            const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
+            for (int m = 0; m < M; m += 2) {                                                  \
+                const float *a = A + (size_t)m * lda;                                         \
+                const float *a2 = m + 1 < M ? a + lda : a;                                    \
+                float r[4], r2[4];                                                            \
+                GEMVM_GROUP2(T, LOAD8, LOAD1, a, a2);                                         \
+                for (int j = 0; j < 2 && m + j < M; j++) {                                    \
+                    const float *rr = j ? r2 : r;                                             \
+                    float *c = C + (size_t)(m + j) * ldc;                                     \
+                    for (int i = 0; i < 4; i++) {                                             \
+                        float v = rr[i] + (bias ? bias[n + i] : 0.0f);                        \
+                        c[n + i] = acc ? c[n + i] + v : v;                                    \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        for (; n < n1; n++) {                                                                 \
+            const T *b0 = B + (size_t)n * ldb;                                                \
+            for (int m = 0; m < M; m++) {                                                     \
+                const float *a = A + (size_t)m * lda;                                         \
+                __m256 s0 = _mm256_setzero_ps();                                              \
+                int k = 0;                                                                    \
+                for (; k + 8 <= K; k += 8)                                                    \
+                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), LOAD8(b0 + k), s0);          \
+                float v = hsum(s0);                                                           \
+                for (; k < K; k++)                                                            \
+                    v += a[k] * LOAD1(b0 + k);                                                \
+                v += bias ? bias[n] : 0.0f;                                                   \
+                float *c = C + (size_t)m * ldc + n;                                           \
+                *c = acc ? *c + v : v;                                                        \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+DEFINE_GEMVM(gemvm_f32, float, LOAD8_F32, LOAD1_F32)
+DEFINE_GEMVM(gemvm_f16, uint16_t, LOAD8_F16, LOAD1_F16)
+DEFINE_GEMVM(gemvm_bf16, uint16_t, LOAD8_BF16, LOAD1_BF16)
+
 static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
                          enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
                          int acc)
@@ -331,18 +386,16 @@ static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, 
             gemv1_f32(n0, n1, K, A, B, ldb, bias, C, acc);
         return;
     }
-    for (int m0 = 0; m0 < M; m0 += 4) {
-        int mb = AURIS_MIN(4, M - m0);
-        const float *am = A + (size_t)m0 * lda;
-        for (int n = n0; n < n1; n++) {
-            float r[4];
-            dot_rows(mb, K, am, lda, B, bt, (size_t)n * ldb, r);
-            for (int i = 0; i < mb; i++) {
-                float s = r[i] + (bias ? bias[n] : 0.0f);
-                float *c = C + (size_t)(m0 + i) * ldc + n;
-                *c = acc ? *c + s : s;
-            }
-        }
+    if (bt == AURIS_DT_F16) {
+        gemvm_f16(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
+    } else if (bt == AURIS_DT_BF16) {
+        gemvm_bf16(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
+    } else if (bt == AURIS_DT_F32) {
+        gemvm_f32(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
+    } else {
+        /* q8_0: row by row over the same columns (bit-identical to M == 1, B re-read) */
+        for (int m = 0; m < M; m++)
+            gemv1_q8_0(n0, n1, K, A + (size_t)m * lda, B, ldb, bias, C + (size_t)m * ldc, acc);
     }
 }
 

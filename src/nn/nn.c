@@ -63,6 +63,8 @@ void auris__nn_state_free(struct auris__nn_state *st)
     auris__aligned_free(st->enc_buf);
     auris__aligned_free(st->cross_k);
     auris__aligned_free(st->cross_v);
+    auris__aligned_free(st->bcross_k);
+    auris__aligned_free(st->bcross_v);
     auris__aligned_free(st->self_k);
     auris__aligned_free(st->self_v);
     auris__aligned_free(st->dec_buf);
@@ -281,6 +283,8 @@ struct block_io {
     int kv_off, causal;
     const float *ck, *cv;
     int n_cross;
+    const int *cross_index; /* per-sequence cross K/V: sequence b at ck/cv + index[b] * stride */
+    size_t cross_bstride;
     /* batched decoding: rows = n_seq * n_tok, sequence b's rows are [b*n_tok, (b+1)*n_tok) and
      * its cache is kbuf/vbuf + slot[b] * slot_stride; n_seq <= 1: one sequence at kbuf/vbuf */
     int n_seq, n_tok;
@@ -307,6 +311,12 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
         a.v = io->cv;
         a.n_kv = io->n_cross;
         a.causal_past = -1;
+        if (io->cross_index) {
+            a.n_q = io->n_tok;
+            a.n_batch = io->n_seq;
+            a.kv_index = io->cross_index;
+            a.kv_bstride = io->cross_bstride;
+        }
     } else if (io->n_seq <= 1) {
         float *kr = io->kbuf + (size_t)io->kv_off * n, *vr = io->vbuf + (size_t)io->kv_off * n;
         auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kr, n);
@@ -490,6 +500,8 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         return AURIS_ERR_INVALID_ARG;
     if (n_rows > 0 && (!rows || !logits))
         return AURIS_ERR_INVALID_ARG;
+    if (st->bcross_on && (n_seq > st->bcross_cap || (st->capture && n_seq == 1)))
+        return AURIS_ERR_INVALID_ARG;
     int total = n_seq * n_tokens;
     for (int i = 0; i < total; i++)
         if (tokens[i] < 0 || tokens[i] >= d->n_vocab)
@@ -534,6 +546,14 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         }
         io.ck = st->cross_k + (size_t)l * T * n;
         io.cv = st->cross_v + (size_t)l * T * n;
+        if (st->bcross_on) {
+            static const int identity[AURIS__NN_MAX_SEQ] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                            11, 12, 13, 14, 15};
+            io.ck = st->bcross_k + (size_t)l * T * n;
+            io.cv = st->bcross_v + (size_t)l * T * n;
+            io.cross_index = identity;
+            io.cross_bstride = (size_t)d->n_text_layer * T * n;
+        }
         run_block(pool, &m->dec[l], total, n, d->n_text_head, &io, 1);
         if (st->capture && n_seq == 1 && st->align_qk) /* q still holds this layer's query */
             capture_layer(st, l, io.q, io.ck, total);
@@ -549,6 +569,43 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         auris__gemm_nt(pool, n_seq * n_rows, d->n_vocab, n, io.xn, n, m->tok_emb.data,
                        m->tok_emb.type, n, NULL, logits, d->n_vocab);
     return AURIS_OK;
+}
+
+enum auris_err auris__nn_batch_reserve(struct auris__nn_state *st, int n, struct auris_error *err)
+{
+    if (!st || !st->model || n < 1 || n > AURIS__NN_MAX_SEQ)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "nn: %d audios in a batch (1..%d)", n,
+                           AURIS__NN_MAX_SEQ);
+    if (n <= st->bcross_cap)
+        return AURIS_OK;
+    const struct auris_model_dims *d = &st->model->dims;
+    size_t count;
+    if (!mul3((size_t)n * d->n_text_layer, (size_t)d->n_audio_ctx, (size_t)d->n_text_state,
+              &count))
+        return auris__fail(err, AURIS_ERR_NOMEM, "nn: batch of %d audios is too large", n);
+    float *k = alloc_floats(count), *v = alloc_floats(count);
+    if (!k || !v) {
+        auris__aligned_free(k);
+        auris__aligned_free(v);
+        return auris__fail(err, AURIS_ERR_NOMEM, "nn: out of memory for the cross-attention "
+                           "K/V of %d audios", n);
+    }
+    auris__aligned_free(st->bcross_k);
+    auris__aligned_free(st->bcross_v);
+    st->bcross_k = k;
+    st->bcross_v = v;
+    st->bcross_cap = n;
+    return AURIS_OK;
+}
+
+void auris__nn_batch_store(struct auris__nn_state *st, int b)
+{
+    if (!st || !st->model || b < 0 || b >= st->bcross_cap)
+        return;
+    const struct auris_model_dims *d = &st->model->dims;
+    size_t per = (size_t)d->n_text_layer * d->n_audio_ctx * d->n_text_state;
+    memcpy(st->bcross_k + (size_t)b * per, st->cross_k, per * sizeof(float));
+    memcpy(st->bcross_v + (size_t)b * per, st->cross_v, per * sizeof(float));
 }
 
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,

@@ -43,6 +43,14 @@ struct auris__nn_state {
     float *dec_buf;
     size_t dec_buf_len;
 
+    /* Batched pipeline (several audios decoded together): per-sequence cross-attention K/V,
+     * batch slot b holding audio b's; while `bcross_on`, sequence i of auris__decode_batch
+     * attends to slot i instead of cross_k/cross_v. Allocated by auris__nn_batch_reserve. */
+    float *bcross_k;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
+    float *bcross_v;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
+    int bcross_cap;
+    bool bcross_on;
+
     /* Word timestamps: while `capture` is set (one sequence), every decoding step records the
      * cross-attention scores (q d^-1/4)(k d^-1/4)^T, before the softmax, of the alignment heads
      * at rows n_past.. of align_qk. Allocated by auris__nn_capture_init on first use; decoding
@@ -101,6 +109,12 @@ enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq,
  * out of range (nothing is changed then). */
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
                              const int *rows, int n_rows, float *logits /* [n_rows][n_vocab] */);
+
+/* Makes room for n (1..AURIS__NN_MAX_SEQ) audios' cross-attention K/V. INVALID_ARG, NOMEM. */
+enum auris_err auris__nn_batch_reserve(struct auris__nn_state *st, int n, struct auris_error *err);
+
+/* Copies the cross K/V of the last auris__encode into batch slot b (< bcross_cap). */
+void auris__nn_batch_store(struct auris__nn_state *st, int b);
 
 /* Prepares the capture of alignment-head scores (see `capture`): the model's alignment heads, or
  * the reference's default (every head of the upper half of the decoder layers) when it has none.

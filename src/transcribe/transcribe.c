@@ -113,7 +113,7 @@ static int ivec_push(struct ivec *a, const int *x, size_t n)
 }
 
 /* Copies mel frames [seek, seek+avail) and zero-fills the rest of the 3000-frame window. */
-static void window_from(const float *mel /* [n_mels][n_frames] */, int n_mels, int n_frames,
+void auris__window_from(const float *mel /* [n_mels][n_frames] */, int n_mels, int n_frames,
                         int seek, int avail, float *win /* [n_mels][3000] */)
 {
     int k = AURIS_MIN(avail, AURIS_N_FRAMES);
@@ -195,7 +195,7 @@ static enum auris_err detect_on_mel(auris_session *s, const float *mel, int n_fr
     if (auris_model_n_languages(m) == 0)
         return auris__fail(err, AURIS_ERR_UNSUPPORTED,
                            "language detection needs a multilingual model");
-    window_from(mel, m->dims.n_mels, n_frames, 0, n_frames, s->mel_window);
+    auris__window_from(mel, m->dims.n_mels, n_frames, 0, n_frames, s->mel_window);
     enum auris_err rc = auris__encode(&s->nn, s->mel_window);
     if (rc != AURIS_OK)
         return auris__fail(err, rc, "encoder failed");
@@ -532,7 +532,7 @@ static enum auris_err run_window(struct loop *L, int seek, int segment_size, int
 
     if (L->p->should_abort && L->p->should_abort(L->p->user))
         return auris__fail(err, AURIS_ERR_CANCELLED, "cancelled by the abort callback");
-    window_from(L->mel, m->dims.n_mels, L->n_frames, seek, segment_size, s->mel_window);
+    auris__window_from(L->mel, m->dims.n_mels, L->n_frames, seek, segment_size, s->mel_window);
     enum auris_err rc = auris__encode(&s->nn, s->mel_window);
     if (rc != AURIS_OK)
         return auris__fail(err, rc, "encoder failed");

@@ -57,6 +57,11 @@ int auris__clip_points(const double *ts, int n, int content_frames, int *points)
  * returns the count, or -1 when inc <= 0 or the schedule would be empty or longer than cap. */
 int auris__temperature_schedule(double t, double inc, double *out, int cap);
 
+/* The window the reference decodes at `seek`: mel frames [seek, seek + min(avail, 3000)) of
+ * mel [n_mels][n_frames], zero-filled to 3000 frames (pad_or_trim of mel_segment). */
+void auris__window_from(const float *mel, int n_mels, int n_frames, int seek, int avail,
+                        float *win /* [n_mels][3000] */);
+
 /* Python's round() of a double to an integer (ties to even). */
 double auris__py_round(double x);
 

@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run.sh TARGET|all SECONDS [extra libFuzzer flags...]
 #
-# TARGET is pt, ggml, safetensors, native or ct2. Each run starts from the committed seeds
+# TARGET is pt, ggml, safetensors, native, ct2 or vad. Each run starts from the committed seeds
 # (tests/fuzz/corpus/TARGET, read-only) and grows a scratch corpus in $BUILD/corpus/TARGET;
 # crashes, leaks and timeouts land in $BUILD/artifacts/TARGET/. "all" runs the targets one
 # after another, SECONDS each. Environment: BUILD (default /work/build-fuzz, else
@@ -14,7 +14,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 if [ $# -lt 2 ]; then
-    echo "usage: $0 pt|ggml|safetensors|native|ct2|all SECONDS [libFuzzer flags...]" >&2
+    echo "usage: $0 pt|ggml|safetensors|native|ct2|vad|all SECONDS [libFuzzer flags...]" >&2
     exit 2
 fi
 target=$1
@@ -27,8 +27,8 @@ fi
 CC=clang cmake -S "$src" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAURIS_FUZZ=ON \
     -DAURIS_SANITIZE=ON >/dev/null
 case $target in
-    all) targets="pt ggml safetensors native ct2" ;;
-    pt|ggml|safetensors|native|ct2) targets=$target ;;
+    all) targets="pt ggml safetensors native ct2 vad" ;;
+    pt|ggml|safetensors|native|ct2|vad) targets=$target ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 for t in $targets; do
@@ -42,7 +42,8 @@ for t in $targets; do
     mkdir -p "$corpus" "$art"
     len=${MAX_LEN:-}
     if [ -z "$len" ]; then
-        if [ "$t" = ggml ] || [ "$t" = ct2 ]; then len=131072; else len=65536; fi
+        # ggml, ct2: a 64 KB mel filterbank or more; vad: a whole model is ~0.9 MB
+        if [ "$t" = ggml ] || [ "$t" = ct2 ]; then len=131072; elif [ "$t" = vad ]; then len=1048576; else len=65536; fi
     fi
     echo "== fuzz_$t for ${secs}s (max_len $len)"
     # TMPDIR: fuzz_safetensors writes its Hugging Face folder there

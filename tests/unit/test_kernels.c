@@ -441,6 +441,74 @@ static void test_pool_exactly_once(void **state)
     auris__pool_free(NULL);
 }
 
+/* The multi-row GEMV path (M <= 16): every row of an M-row product equals, bit for bit, the
+ * product of that row alone (same column split, same accumulation order), for every ISA and
+ * weight type, with bias and accumulation, pooled and serial. */
+static void test_gemv_rows_bit_identical(void **state)
+{
+    (void)state;
+    const enum auris__dtype types[] = {AURIS_DT_F32, AURIS_DT_F16, AURIS_DT_BF16, AURIS_DT_Q8_0};
+    struct auris__pool *pool = auris__pool_create(2);
+    assert_non_null(pool);
+    for (size_t isa = 0; isa < sizeof ISAS / sizeof ISAS[0]; isa++) {
+        if (auris__kernels_force(ISAS[isa]) != 0)
+            continue;
+        for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+            int N = 203, K = types[ti] == AURIS_DT_Q8_0 ? 160 : 141, ldb = K + 32 - K % 32;
+            float *Bf = rand_buf((size_t)N * ldb);
+            void *B;
+            if (types[ti] == AURIS_DT_F32) {
+                B = malloc((size_t)N * ldb * sizeof(float));
+                assert_non_null(B);
+                memcpy(B, Bf, (size_t)N * ldb * sizeof(float));
+            } else if (types[ti] == AURIS_DT_F16) {
+                uint16_t *h = malloc((size_t)N * ldb * sizeof *h);
+                assert_non_null(h);
+                for (size_t i = 0; i < (size_t)N * ldb; i++)
+                    h[i] = auris__f32_to_f16(Bf[i]);
+                B = h;
+            } else {
+                B = make_typed_b(types[ti], N, ldb, Bf);
+            }
+            float *A = rand_buf((size_t)16 * K), *bias = rand_buf((size_t)N);
+            float *C = malloc((size_t)16 * N * sizeof *C), *C1 = malloc((size_t)N * sizeof *C1);
+            assert_non_null(C);
+            assert_non_null(C1);
+            for (int M = 1; M <= 16; M++)
+                for (int mode = 0; mode < 3; mode++) {
+                    struct auris__pool *p = mode == 1 ? NULL : pool;
+                    for (size_t i = 0; i < (size_t)M * N; i++)
+                        C[i] = (float)i;
+                    if (mode == 2)
+                        auris__gemm_nt_acc(p, M, N, K, A, K, B, types[ti], ldb, bias, C, N);
+                    else
+                        auris__gemm_nt(p, M, N, K, A, K, B, types[ti], ldb, bias, C, N);
+                    for (int m = 0; m < M; m++) {
+                        for (int n = 0; n < N; n++)
+                            C1[n] = (float)((size_t)m * N + n);
+                        if (mode == 2)
+                            auris__gemm_nt_acc(p, 1, N, K, A + (size_t)m * K, K, B, types[ti], ldb,
+                                               bias, C1, N);
+                        else
+                            auris__gemm_nt(p, 1, N, K, A + (size_t)m * K, K, B, types[ti], ldb,
+                                           bias, C1, N);
+                        if (memcmp(C1, C + (size_t)m * N, (size_t)N * sizeof *C1) != 0)
+                            fail_msg("%s type %d M=%d mode %d: row %d differs from the one-row "
+                                     "product", ISAS[isa], (int)types[ti], M, mode, m);
+                    }
+                }
+            free(C);
+            free(C1);
+            free(A);
+            free(bias);
+            free(B);
+            free(Bf);
+        }
+    }
+    auris__kernels_force(NULL);
+    auris__pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_softmax_all_isas),
         cmocka_unit_test(test_gemm_bf16_q8_0),
         cmocka_unit_test(test_dtype_helpers),
+        cmocka_unit_test(test_gemv_rows_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

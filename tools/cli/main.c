@@ -20,6 +20,7 @@
 #include "cli/convert.h"
 #include "cli/models.h"
 #include "serve/serve.h"
+#include "cli/vad.h"
 
 #include <auris.h>
 #include <ctype.h>
@@ -81,6 +82,7 @@ static struct opt transcribe_opts[] = {
     {"without_timestamps", 0, OPT_BOOL, "auris: decode text only, one segment per window (default: False)", 0},
     {"seed", 0, OPT_STR, "auris: seed of the random sampler used at temperature > 0 (default: 0)", 0},
     {"prefix", 0, OPT_STR, "auris: text forced at the start of every window's output (default: None)", 0},
+    CLI_VAD_TRANSCRIBE_OPTS,
     {"help", 'h', OPT_FLAG, "show this help", 0},
 };
 #define N_TOPTS ((int)(sizeof transcribe_opts / sizeof transcribe_opts[0]))
@@ -115,6 +117,7 @@ static void usage(FILE *f)
             "  models [--verify] [--json]         list official models and what is cached\n"
             "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
             "  serve --model MODEL [--port P]     OpenAI-compatible transcription server\n"
+            "  vad AUDIO [--vad_model PATH]       print the speech segments (Silero VAD)\n"
             "  --version                          print the version\n\n"
             "Run 'auris COMMAND --help' for the options of a command.\n");
 }
@@ -247,6 +250,7 @@ struct run_config {
     const char *out_dir;
     bool verbose;
     int threads;
+    struct cli_vad_config vad;
 };
 
 static int read_task_language(struct auris_transcribe_params *p)
@@ -370,7 +374,7 @@ static int read_config(struct run_config *c)
         return -1;
     }
     c->out_dir = topt("output_dir")->value ? topt("output_dir")->value : ".";
-    return 0;
+    return cli_vad_transcribe_config(transcribe_opts, N_TOPTS, &c->p, &c->vad);
 }
 
 /* "[00:00.000 --> 00:11.000]" as the reference's format_timestamp. */
@@ -508,7 +512,9 @@ static int transcribe_one(auris_session *sess, const auris_model *model, const c
         p.on_progress = on_progress;
         p.user = &pr;
     }
-    if (auris_transcribe_pcm(sess, pcm, n, &p, &r, &err) != AURIS_OK)
+    if (c->vad.vad ? auris_transcribe_vad(sess, c->vad.model, &c->vad.params, c->vad.batch_size,
+                                          pcm, n, &p, &r, &err) != AURIS_OK
+                   : auris_transcribe_pcm(sess, pcm, n, &p, &r, &err) != AURIS_OK)
         goto done;
     char stem[1024];
     output_stem(path, stem, sizeof stem);
@@ -576,10 +582,14 @@ static int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "auris: error: cannot create output directory '%s'\n", c.out_dir);
         return 1;
     }
+    if (cli_vad_load(&c.vad, topt("assets")->value) != 0)
+        return 1;
     auris_model *model = NULL;
     g_model_dir = topt("model_dir")->value;
-    if (cli_load_model(model_path, topt("assets")->value, &model) != 0)
+    if (cli_load_model(model_path, topt("assets")->value, &model) != 0) {
+        auris_vad_free(c.vad.model);
         return 1;
+    }
     if (c.p.language && auris_model_n_languages(model) == 0 &&
         auris_language_index(c.p.language) != 0) {
         fprintf(stderr, "auris: warning: %s is an English-only model but received '%s'; "
@@ -593,6 +603,7 @@ static int cmd_transcribe(int argc, char **argv)
     if (auris_session_create(model, &sp, &sess, &err) != AURIS_OK) {
         fprintf(stderr, "auris: error: %s\n", err.message);
         auris_model_free(model);
+        auris_vad_free(c.vad.model);
         return 1;
     }
     int failed = 0;
@@ -601,6 +612,7 @@ static int cmd_transcribe(int argc, char **argv)
             failed++;
     auris_session_free(sess);
     auris_model_free(model);
+    auris_vad_free(c.vad.model);
     if (failed && n_in > 1)
         fprintf(stderr, "auris: %d of %d inputs failed\n", failed, n_in);
     return failed ? 1 : 0;
@@ -728,6 +740,8 @@ int main(int argc, char **argv)
         return cli_cmd_convert(argc, argv);
     if (!strcmp(cmd, "serve"))
         return cli_cmd_serve(argc, argv);
+    if (!strcmp(cmd, "vad"))
+        return cli_cmd_vad(argc, argv);
     fprintf(stderr, "auris: error: unknown command '%s' (see auris --help)\n", cmd);
     return 2;
 }
