@@ -6,7 +6,9 @@
  * positional embedding, blocks with causal self-attention and cross-attention, final ln, logits
  * against the token embedding), ResidualAttentionBlock, MultiHeadAttention (key has no bias).
  * Convolutions are im2col + gemm_nt: the weight [out][in][3] is read as a Linear [out][in*3]
- * because the im2col columns are ordered (in, k).
+ * because the im2col columns are ordered (in, k) (rows built by the vector auris__k_unfold3 /
+ * auris__k_interleave3). The encoder's blocks (enc_block) use the online-softmax attention
+ * (attention.c) and put bias + GELU in the GEMM epilogue; the decoder's go through run_block.
  * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product;
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
  * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
