@@ -15,6 +15,7 @@
  */
 #include "kernels/kernels.h"
 #include "kernels/gemm_impl.h"
+#include "kernels/ops_impl.h"
 
 #if defined(AURIS_HAVE_X86)
 #include <cpuid.h>
@@ -267,6 +268,7 @@ struct gemm_job {
     int acc;
     int nb;            /* columns per tile (blocked) or per chunk (streaming) */
     int n_mblk, n_nblk;
+    int gelu;          /* epilogue: C = gelu(A B^T + bias) (never with acc) */
 };
 
 static void pack_a(int mr, int mc, int kc, const float *A, int lda, float *dst)
@@ -339,7 +341,10 @@ static void gemm_tile(const struct gemm_job *j, int m0, int mc, int n0, int nc, 
             }
         }
     }
-    if (j->bias)
+    if (j->gelu) /* the epilogue, while the tile is still in cache */
+        auris__ops_for(isa->name)->bias_gelu(mc, nc, j->C + (size_t)m0 * j->ldc + n0,
+                                             (size_t)j->ldc, j->bias ? j->bias + n0 : NULL);
+    else if (j->bias)
         for (int i = 0; i < mc; i++) {
             float *c = j->C + (size_t)(m0 + i) * j->ldc + n0;
             for (int x = 0; x < nc; x++)
@@ -364,6 +369,8 @@ static void stream_task(const struct gemm_job *j, int task)
     else
         j->isa->gemv_nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
                         j->ldc, j->acc);
+    if (j->gelu) /* bias is already in */
+        auris__ops_for(j->isa->name)->bias_gelu(j->M, n1 - n0, j->C + n0, (size_t)j->ldc, NULL);
 }
 
 struct pool_ctx {
@@ -398,6 +405,8 @@ static void gemm_plain(const struct gemm_job *j)
             float *c = j->C + (size_t)m * j->ldc + n;
             *c = j->acc ? *c + s : s;
         }
+    if (j->gelu)
+        auris__ops_generic.bias_gelu(j->M, j->N, j->C, (size_t)j->ldc, NULL);
 }
 
 /* Returns 0 when there is nothing (valid) to compute; handles K == 0 itself. */
@@ -420,6 +429,8 @@ static int job_valid(struct gemm_job *j)
                 float *c = j->C + (size_t)m * j->ldc + n;
                 *c = (j->acc ? *c : 0.0f) + (j->bias ? j->bias[n] : 0.0f);
             }
+        if (j->gelu)
+            auris__ops_generic.bias_gelu(j->M, j->N, j->C, (size_t)j->ldc, NULL);
         return 0;
     }
     return 1;
@@ -477,7 +488,8 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
         auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, acc, scratch);
         return;
     }
-    struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0};
+    struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0,
+                         0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, scratch);
 }
@@ -486,7 +498,7 @@ static void gemm_nn_any(struct auris__pool *pool, int M, int N, int K, const flo
                         const float *B, int ldb, float *C, int ldc, int acc, float *scratch)
 {
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, AURIS_DT_F32, ldb, 1, NULL, C, ldc, acc,
-                         0, 0, 0};
+                         0, 0, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, scratch);
 }
@@ -528,4 +540,20 @@ void auris__gemm_nn_serial(int M, int N, int K, const float *A, int lda, const f
                            float *C, int ldc, float *scratch)
 {
     gemm_nn_any(NULL, M, N, K, A, lda, B, ldb, C, ldc, 0, scratch);
+}
+
+void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                         const void *B, enum auris__dtype btype, int ldb, const float *bias,
+                         float *C, int ldc)
+{
+    struct gemm_job j = {isa_get(), M, N, K, A, lda, B, btype, ldb, 0, bias, C, ldc, 0, 0, 0, 0,
+                         1};
+    if (job_valid(&j))
+        gemm_dispatch(pool, &j, NULL);
+}
+
+void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
+                               int ldb, float *C, int ldc, float *scratch)
+{
+    gemm_nn_any(NULL, M, N, K, A, lda, B, ldb, C, ldc, 1, scratch);
 }

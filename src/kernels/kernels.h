@@ -132,4 +132,44 @@ void auris__gemm_nt_serial(int M, int N, int K, const float *A, int lda, const v
 void auris__gemm_nn_serial(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                            float *C, int ldc, float *scratch);
 
+/* ---- non-GEMM hot loops (ops_generic.c twins, ops_avx2.c), dispatched with the GEMM's ISA --
+ * Single-threaded; callers split rows over the pool. No allocation; no-ops on empty input. */
+
+/* y = (x - mean) / sqrt(var + eps) * w + b over one row of n floats (y may be x). */
+void auris__k_layernorm(int n, const float *x, float *y, const float *w, const float *b,
+                        float eps);
+/* The same for `rows` rows with row strides ldx, ldy (in floats). */
+void auris__k_layernorm_rows(int rows, int n, const float *x, size_t ldx, float *y, size_t ldy,
+                             const float *w, const float *b, float eps);
+/* x[0..n) = 0.5 x (1 + erf(x / sqrt 2)) (exact-erf GELU; the vector erf is within ~1e-7). */
+void auris__k_gelu(float *x, size_t n);
+/* c[i][j] = gelu(c[i][j] + bias[j]) for i < rows, j < cols, row stride ldc; bias may be NULL. */
+void auris__k_bias_gelu(int rows, int cols, float *c, size_t ldc, const float *bias);
+/* x[0..n) += y[0..n). */
+void auris__k_add(float *x, const float *y, size_t n);
+/* One block of keys of an online (flash) softmax row. s[0..len) holds raw scores; *m is the
+ * row's running max of scale*s (-INFINITY before the first block) and *l its running sum of
+ * exponentials (0 before the first block). Sets m' = max(*m, max_j scale*s[j]),
+ * s[j] = exp(scale*s[j] - m'), *l = *l exp(*m - m') + sum_j s[j], *m = m', and returns
+ * exp(old m - m'), the factor that rescales the row's output accumulator (0 on the first
+ * block). len <= 0 returns 1 and changes nothing. */
+float auris__k_softmax_block(float *s, int len, float scale, float *m, float *l);
+/* One im2col row of a kernel-3 convolution over channel-major input src[c*ld + t]:
+ * dst[3c+k] = src[c*ld + k - 1] for c < C, k < 3, where tap 0 reads 0 unless has_prev and tap 2
+ * reads 0 unless has_next (the zero padding at either end). src points at the row's centre. */
+void auris__k_unfold3(int C, const float *src, size_t ld, int has_prev, int has_next,
+                      float *dst);
+/* One im2col row of a kernel-3 convolution over time-major input: dst[3i+k] = s_k[i] for
+ * i < n, k < 3; a NULL s_k (padding) reads as zeros. */
+void auris__k_interleave3(int n, const float *s0, const float *s1, const float *s2, float *dst);
+
+/* C[M][N] = gelu(A·B^T + bias) (exact-erf GELU): auris__gemm_nt with the bias and the GELU
+ * applied to each C tile while it is in cache (the encoder's convolutions and first MLP layer). */
+void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                         const void *B, enum auris__dtype btype, int ldb, const float *bias,
+                         float *C, int ldc);
+/* C += A·B (all f32): auris__gemm_nn_serial accumulating (flash attention's P·V). */
+void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
+                               int ldb, float *C, int ldc, float *scratch);
+
 #endif /* AURIS_KERNELS_H */

@@ -6,7 +6,9 @@
  * positional embedding, blocks with causal self-attention and cross-attention, final ln, logits
  * against the token embedding), ResidualAttentionBlock, MultiHeadAttention (key has no bias).
  * Convolutions are im2col + gemm_nt: the weight [out][in][3] is read as a Linear [out][in*3]
- * because the im2col columns are ordered (in, k).
+ * because the im2col columns are ordered (in, k) (rows built by the vector auris__k_unfold3 /
+ * auris__k_interleave3). The encoder's blocks (enc_block) use the online-softmax attention
+ * (attention.c) and put bias + GELU in the GEMM epilogue; the decoder's go through run_block.
  * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product;
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
  * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
@@ -105,9 +107,9 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
     size_t nthr = (size_t)auris__pool_size(st->pool);
 
     /* encoder: conv phase [h1 2T*n | cols max(2T*3C, T*3n)], block phase
-     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | scores] */
+     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | flash attention blocks] */
     size_t conv = 2 * T * n + AURIS_MAX(2 * T * 3 * C, T * 3 * n);
-    size_t blocks = 5 * T * n + nthr * att_stride((int)T);
+    size_t blocks = 5 * T * n + nthr * AURIS__FLASH_STRIDE;
     st->enc_buf_len = AURIS_MAX(conv, blocks);
     /* decoder: [x L*n | xn L*n | q L*n | att L*n | hidden 4*L*n | scores] */
     st->dec_buf_len = 8 * L * nt + nthr * att_stride((int)AURIS_MAX(L, T));
@@ -228,16 +230,9 @@ struct im2col1_ctx {
 static void im2col1(void *c, size_t t0, size_t t1)
 {
     const struct im2col1_ctx *x = c;
-    for (size_t t = t0; t < t1; t++) {
-        float *row = x->cols + t * (size_t)x->C * 3;
-        for (int ch = 0; ch < x->C; ch++) {
-            const float *m = x->mel + (size_t)ch * x->T2;
-            for (int k = 0; k < 3; k++) {
-                long p = (long)t + k - 1;
-                row[ch * 3 + k] = (p >= 0 && p < x->T2) ? m[p] : 0.0f;
-            }
-        }
-    }
+    for (size_t t = t0; t < t1; t++)
+        auris__k_unfold3(x->C, x->mel + t, (size_t)x->T2, t > 0, t + 1 < (size_t)x->T2,
+                         x->cols + t * (size_t)x->C * 3);
 }
 
 /* conv2 columns (stride 2): cols[t][c*3+k] = h[2t+k-1][c], zero outside [0, T2) */
@@ -251,13 +246,10 @@ static void im2col2(void *c, size_t t0, size_t t1)
 {
     const struct im2col2_ctx *x = c;
     for (size_t t = t0; t < t1; t++) {
-        float *row = x->cols + t * (size_t)x->n * 3;
-        for (int k = 0; k < 3; k++) {
-            long p = 2 * (long)t + k - 1;
-            const float *src = (p >= 0 && p < x->T2) ? x->h + (size_t)p * x->n : NULL;
-            for (int ch = 0; ch < x->n; ch++)
-                row[ch * 3 + k] = src ? src[ch] : 0.0f;
-        }
+        const float *h = x->h + 2 * t * (size_t)x->n; /* row 2t */
+        auris__k_interleave3(x->n, t > 0 ? h - x->n : NULL, h,
+                             2 * t + 1 < (size_t)x->T2 ? h + x->n : NULL,
+                             x->cols + t * (size_t)x->n * 3);
     }
 }
 
@@ -269,8 +261,7 @@ struct add_ctx {
 static void add_range(void *c, size_t b, size_t e)
 {
     const struct add_ctx *a = c;
-    for (size_t i = b; i < e; i++)
-        a->x[i] += a->y[i];
+    auris__k_add(a->x + b, a->y + b, e - b);
 }
 
 /* One pre-norm residual block over x [rows][n]: self-attention (optionally causal, with k/v
@@ -365,6 +356,40 @@ static void run_block(struct auris__pool *pool, const struct auris__block *b, in
                        4 * n, b->mlp2_b, io->x, n);
 }
 
+/* One encoder block over x [rows][n] (ResidualAttentionBlock without cross-attention): the
+ * self-attention of attn_sublayer but with the online softmax (no score rows of n_ctx), and the
+ * MLP with bias + GELU applied in the first product's epilogue. */
+static void enc_block(struct auris__pool *pool, const struct auris__block *b, int rows, int n,
+                      int n_head, const struct block_io *io)
+{
+    const struct auris__attn *w = &b->attn;
+    auris__layernorm(pool, rows, n, io->x, n, io->xn, n, w->ln_w, w->ln_b);
+    auris__gemm_nt(pool, rows, n, n, io->xn, n, w->q_w.data, w->q_w.type, n, w->q_b, io->q, n);
+    auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, io->kbuf, n);
+    auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, io->vbuf,
+                   n);
+    struct auris__attention a = {0};
+    a.q = io->q;
+    a.k = io->kbuf;
+    a.v = io->vbuf;
+    a.ldq = a.ldk = a.ldv = a.ldo = n;
+    a.out = io->att;
+    a.n_q = a.n_kv = rows;
+    a.n_head = n_head;
+    a.d_head = n / n_head;
+    a.causal_past = -1;
+    a.s_buf = io->scores;
+    a.s_stride = io->s_stride;
+    auris__attention_flash(pool, &a);
+    auris__gemm_nt_acc(pool, rows, n, n, io->att, n, w->o_w.data, w->o_w.type, n, w->o_b, io->x,
+                       n);
+    auris__layernorm(pool, rows, n, io->x, n, io->xn, n, b->mlp_ln_w, b->mlp_ln_b);
+    auris__gemm_nt_gelu(pool, rows, 4 * n, n, io->xn, n, b->mlp0_w.data, b->mlp0_w.type, n,
+                        b->mlp0_b, io->hidden, 4 * n);
+    auris__gemm_nt_acc(pool, rows, n, 4 * n, io->hidden, 4 * n, b->mlp2_w.data, b->mlp2_w.type,
+                       4 * n, b->mlp2_b, io->x, n);
+}
+
 enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
 {
     if (!st || !st->model || !st->enc_buf || !mel)
@@ -380,15 +405,13 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
     float *h1 = st->enc_buf, *cols = st->enc_buf + (size_t)T2 * n;
     struct im2col1_ctx c1 = {mel, cols, C, T2};
     auris__par_for(pool, (size_t)T2, 64, im2col1, &c1);
-    auris__gemm_nt(pool, T2, n, 3 * C, cols, 3 * C, m->conv1_w.data, m->conv1_w.type, 3 * C,
-                   m->conv1_b, h1, n);
-    auris__gelu(pool, h1, (size_t)T2 * n);
+    auris__gemm_nt_gelu(pool, T2, n, 3 * C, cols, 3 * C, m->conv1_w.data, m->conv1_w.type,
+                        3 * C, m->conv1_b, h1, n);
     /* conv2 (stride 2) + GELU into x [T][n], then the positional embedding */
     struct im2col2_ctx c2 = {h1, cols, n, T2};
     auris__par_for(pool, (size_t)T, 32, im2col2, &c2);
-    auris__gemm_nt(pool, T, n, 3 * n, cols, 3 * n, m->conv2_w.data, m->conv2_w.type, 3 * n,
-                   m->conv2_b, x, n);
-    auris__gelu(pool, x, Tn);
+    auris__gemm_nt_gelu(pool, T, n, 3 * n, cols, 3 * n, m->conv2_w.data, m->conv2_w.type, 3 * n,
+                        m->conv2_b, x, n);
     struct add_ctx ac = {x, m->enc_pos};
     auris__par_for(pool, Tn, 16384, add_range, &ac);
 
@@ -401,9 +424,9 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
     io.att = io.vbuf + Tn;
     io.hidden = io.q; /* the MLP runs after attention is done with q/k/v/att */
     io.scores = io.xn + 5 * Tn;
-    io.s_stride = att_stride(T);
+    io.s_stride = AURIS__FLASH_STRIDE;
     for (int l = 0; l < d->n_audio_layer; l++)
-        run_block(pool, &m->enc[l], T, n, d->n_audio_head, &io, 0);
+        enc_block(pool, &m->enc[l], T, n, d->n_audio_head, &io);
     auris__layernorm(pool, T, n, x, n, x, n, m->enc_ln_w, m->enc_ln_b);
 
     /* cross-attention keys/values of every decoder layer */

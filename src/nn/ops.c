@@ -1,5 +1,7 @@
 /*
  * ops.c — layer norm, GELU, blockwise multi-head attention and a parallel-for over the pool.
+ * The row kernels themselves (vectorised per ISA) live in src/kernels (auris__k_*); this file
+ * splits the rows over the pool.
  *
  * Reference: openai/whisper model.py (LayerNorm, nn.GELU, MultiHeadAttention.qkv_attention).
  * Attention is computed per (head, block of AURIS__ATT_QB queries): scores S = Q K^T with the
@@ -59,22 +61,8 @@ struct ln_ctx {
 static void ln_rows(void *c, size_t r0, size_t r1)
 {
     const struct ln_ctx *l = c;
-    for (size_t r = r0; r < r1; r++) {
-        const float *x = l->x + r * (size_t)l->ldx;
-        float *y = l->y + r * (size_t)l->ldy;
-        float s = 0.0f;
-        for (int i = 0; i < l->n; i++)
-            s += x[i];
-        float mean = s / (float)l->n;
-        float v = 0.0f;
-        for (int i = 0; i < l->n; i++) {
-            float d = x[i] - mean;
-            v += d * d;
-        }
-        float inv = 1.0f / sqrtf(v / (float)l->n + 1e-5f);
-        for (int i = 0; i < l->n; i++)
-            y[i] = (x[i] - mean) * inv * l->w[i] + l->b[i];
-    }
+    auris__k_layernorm_rows((int)(r1 - r0), l->n, l->x + r0 * (size_t)l->ldx, (size_t)l->ldx,
+                            l->y + r0 * (size_t)l->ldy, (size_t)l->ldy, l->w, l->b, 1e-5f);
 }
 
 void auris__layernorm(struct auris__pool *pool, int rows, int n, const float *x, int ldx,
@@ -94,9 +82,7 @@ void auris__layernorm(struct auris__pool *pool, int rows, int n, const float *x,
 
 static void gelu_range(void *c, size_t b, size_t e)
 {
-    float *x = c;
-    for (size_t i = b; i < e; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    auris__k_gelu((float *)c + b, e - b);
 }
 
 void auris__gelu(struct auris__pool *pool, float *x, size_t count)

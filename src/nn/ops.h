@@ -47,4 +47,14 @@ struct auris__attention {
 };
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
 
+/* Keys per block of the flash attention, and the s_buf floats it needs per thread
+ * (a [AURIS__ATT_QB][AURIS__FLASH_KB] score block plus each row's running max and sum). */
+#define AURIS__FLASH_KB 256
+#define AURIS__FLASH_STRIDE ((size_t)AURIS__ATT_QB * AURIS__FLASH_KB + 2 * AURIS__ATT_QB)
+
+/* The same attention computed with an online softmax over blocks of keys (attention.c), for
+ * unmasked single-batch attention (the encoder): s_stride >= AURIS__FLASH_STRIDE suffices.
+ * Causal or batched requests are passed to auris__attention_run (and its s_stride rule). */
+void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a);
+
 #endif /* AURIS_NN_OPS_H */

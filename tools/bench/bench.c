@@ -5,6 +5,13 @@
  * deterministic pseudo-random mel, since speed does not depend on content); decode_ms_per_token
  * times one sequence decoded token by token through the KV cache over 256 positions (cross K/V
  * already computed), averaged per token. Peak RSS is the process's, read after the runs.
+ * Work figures come from the model's dims, not from counters: encode_gflop counts 2 flops per
+ * multiply-add of everything auris__encode computes (conv1, conv2, per layer the Q/K/V/out
+ * projections, Q K^T, P V and the MLP, and the decoder layers' cross-attention K/V
+ * projections); decode_bytes_per_token is what one greedy step must read, averaged over the
+ * timed positions: every decoder weight and the token embedding (the logits) at their stored
+ * element type, the f32 biases and norms, the self-attention K/V cache up to the position and
+ * the f32 cross-attention K/V. The GFLOP/s and GB/s are those figures over the medians.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -36,6 +43,42 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* 2 x the multiply-adds of one auris__encode (see the header comment). */
+static double encode_flop(const struct auris_model_dims *d)
+{
+    double T = d->n_audio_ctx, n = d->n_audio_state, C = d->n_mels;
+    double conv = 2.0 * T * n * 3.0 * C + T * n * 3.0 * n;      /* conv1 on 2T frames, conv2 */
+    double layer = 4.0 * T * n * n + 2.0 * T * T * n + 8.0 * T * n * n; /* proj, QK^T+PV, MLP */
+    double cross = (double)d->n_text_layer * 2.0 * T * n * n;  /* cross K/V of the decoder */
+    return 2.0 * (conv + (double)d->n_audio_layer * layer + cross);
+}
+
+static double tensor_bytes(const struct auris__tensor *t, double count)
+{
+    size_t b = auris__dtype_bytes(t->type, (size_t)count);
+    return b ? (double)b : count * 4.0;
+}
+
+/* Bytes one greedy decoding step reads, averaged over positions 0 .. positions-1. */
+static double decode_bytes(const auris_model *m, int positions)
+{
+    const struct auris_model_dims *d = &m->dims;
+    double n = d->n_text_state, T = d->n_audio_ctx, sq = n * n;
+    double total = tensor_bytes(&m->tok_emb, (double)d->n_vocab * n) + 3.0 * n * 4.0;
+    for (int l = 0; l < d->n_text_layer; l++) {
+        const struct auris__block *b = &m->dec[l];
+        const struct auris__tensor *sq_w[] = {&b->attn.q_w, &b->attn.k_w, &b->attn.v_w,
+                                              &b->attn.o_w, &b->cross.q_w, &b->cross.o_w};
+        for (int i = 0; i < 6; i++)
+            total += tensor_bytes(sq_w[i], sq);
+        total += tensor_bytes(&b->mlp0_w, 4.0 * sq) + tensor_bytes(&b->mlp2_w, 4.0 * sq);
+        total += (6.0 * n + 6.0 * n + 5.0 * n) * 4.0;   /* 3 norms, 6 attention + 2 MLP biases */
+        total += 2.0 * n * 4.0 * (positions + 1) / 2.0; /* self K/V, on average */
+        total += 2.0 * T * n * 4.0;                     /* cross K/V (f32) */
+    }
+    return total;
 }
 
 static struct opt bench_opts[] = {
@@ -133,12 +176,17 @@ int cli_cmd_bench(int argc, char **argv)
         cJSON *name = cJSON_CreateString(bench_opts[0].value); /* escapes the path */
         char *model_json = name ? cJSON_PrintUnformatted(name) : NULL;
         cJSON_Delete(name);
+        int positions = AURIS_MIN(BENCH_POSITIONS, m->dims.n_text_ctx);
+        double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions);
         printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
-               "\"encode_ms\": %.1f, \"decode_ms_per_token\": %.3f, \"decode_positions\": %d, "
-               "\"peak_rss_mb\": %.1f}\n",
+               "\"encode_ms\": %.1f, \"encode_gflop\": %.2f, \"encode_gflops\": %.1f, "
+               "\"decode_mode\": \"greedy\", \"decode_ms_per_token\": %.3f, "
+               "\"decode_positions\": %d, \"decode_mb_per_token\": %.2f, "
+               "\"decode_gbps\": %.2f, \"peak_rss_mb\": %.1f}\n",
                model_json ? model_json : "null", auris__pool_size(s->nn.pool),
-               auris__kernels_isa(), runs,
-               enc, dec, BENCH_POSITIONS, (double)ru.ru_maxrss / 1024.0);
+               auris__kernels_isa(), runs, enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
+               dec, positions, bytes / 1e6, dec > 0 ? bytes / 1e9 / (dec / 1e3) : 0.0,
+               (double)ru.ru_maxrss / 1024.0);
         free(model_json);
         rc = 0;
     }
