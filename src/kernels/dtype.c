@@ -33,6 +33,14 @@ size_t auris__dtype_bytes(enum auris__dtype t, size_t n)
 void auris__to_f32(enum auris__dtype t, const void *src, size_t n, float *dst)
 {
     const uint8_t *s = src;
+    if (t == AURIS_DT_I8R) { /* `src` is the descriptor; the first n values, row-major */
+        const struct auris__i8r *w = src;
+        if (w->k > 0 && n % (size_t)w->k == 0 && n / (size_t)w->k <= (size_t)w->rows) {
+            for (size_t r = 0; r < n / (size_t)w->k; r++)
+                auris__i8r_row_to_f32(w, (int64_t)r, dst + r * (size_t)w->k);
+            return;
+        }
+    }
     switch (t) {
     case AURIS_DT_F32:
         memcpy(dst, src, n * sizeof *dst);

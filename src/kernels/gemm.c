@@ -470,6 +470,10 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
                         const void *B, enum auris__dtype bt, int ldb, const float *bias, float *C,
                         int ldc, int acc, float *scratch)
 {
+    if (bt == AURIS_DT_I8R) { /* CTranslate2 int8 weights: int8.c (ldb is the descriptor's k) */
+        auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, acc, scratch);
+        return;
+    }
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, scratch);

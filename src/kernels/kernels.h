@@ -20,6 +20,21 @@ enum auris__dtype {
     AURIS_DT_BF16 = 30,  /* bfloat16: the top half of an f32 */
 };
 
+/* int8 rows with one f32 scale per row (CTranslate2's int8): `data` points to a struct
+ * auris__i8r, not to the values (int8.c). Deliberately not an enumerator: switches over the
+ * file types above stay as they are, no file format can declare it (outside ggml's id range),
+ * and it is not auris__dtype_known; only the CTranslate2 loader makes such tensors, and only
+ * the GEMM hook, auris__to_f32 and auris__row_to_f32 read them. */
+#define AURIS_DT_I8R ((enum auris__dtype)1000)
+
+/* An int8 weight [rows][k] as CTranslate2 stores it: value = q / scale, scale = 127 / max|row|.
+ * A row range of a fused weight is another descriptor pointing into the same bytes. */
+struct auris__i8r {
+    const int8_t *q;      /* [rows][k], row stride k, any alignment */
+    const float *scale;   /* [rows], 4-byte aligned, finite and > 0 */
+    int64_t rows, k;
+};
+
 #define AURIS__QK8_0 32          /* elements per q8_0 block */
 #define AURIS__Q8_0_BYTES 34     /* bytes per q8_0 block (2-byte f16 scale + 32 int8) */
 
@@ -70,6 +85,21 @@ void auris__gemm_nt_ref(int M, int N, int K, const float *A, int lda, const void
                         enum auris__dtype btype, int ldb, const float *bias, float *C, int ldc);
 void auris__gemm_nn_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                         float *C, int ldc);
+
+/* C[M][N] (+)= A[M][K] . W^T (+ bias[N]) for an int8 weight W = B[N][K], computed as
+ * CTranslate2 does on CPU: each row of A quantized to int8 at run time (scale 127 / max|row|,
+ * rounded to nearest even through the u8 shift its u8s8 GEMM uses), exact int32 dot products,
+ * then y = c * (1 / a_scale) / w_scale[n] + bias[n]. Generic and AVX2 give bit-identical
+ * results. acc: add into C (a residual). scratch as for auris__gemm_nt_serial (used when pool is
+ * NULL). Parallel over the pool; bad sizes make it a no-op. (int8.c) */
+void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                     const struct auris__i8r *B, const float *bias, float *C, int ldc, int acc,
+                     float *scratch);
+/* The portable twin (single-threaded, plain loops; same numbers bit for bit). */
+void auris__gemm_i8r_ref(int M, int N, int K, const float *A, int lda, const struct auris__i8r *B,
+                         const float *bias, float *C, int ldc);
+/* out[0..k) = row `row` of W dequantized as CTranslate2 does: (float)q * (1 / scale). */
+void auris__i8r_row_to_f32(const struct auris__i8r *w, int64_t row, float *out);
 
 /* Name of the implementation in use ("generic", "avx2"). */
 const char *auris__kernels_isa(void);

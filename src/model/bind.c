@@ -171,6 +171,10 @@ static enum auris__dtype raw_type(const struct auris__raw_tensor *t)
 void auris__row_to_f32(const struct auris__tensor *t, int64_t row, float *out)
 {
     size_t n = (size_t)t->ne[t->n_dims - 1];
+    if (t->type == AURIS_DT_I8R) { /* CTranslate2 int8: data is a descriptor */
+        auris__i8r_row_to_f32(t->data, row, out);
+        return;
+    }
     auris__to_f32(t->type, (const char *)t->data + auris__dtype_bytes(t->type, n) * (size_t)row,
                   n, out);
 }
@@ -235,6 +239,10 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
         return rc;
     }
     dst->type = t->type;
+    if (dst->type == AURIS_DT_I8R) { /* a descriptor owned by the model (ct2.c), used in place */
+        dst->data = t->data;
+        return AURIS_OK;
+    }
     if (!auris__dtype_known(dst->type))
         return auris__fail(b->err, AURIS_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type",
                            name);

@@ -254,10 +254,18 @@ static enum auris_err load_mel_filters(auris_model *m, struct auris_error *err)
 }
 
 /* Parses the mapped file in whichever format its first bytes announce. */
-static enum auris_err parse(const auris_model *m, struct auris__checkpoint *ck,
+static enum auris_err parse(const auris_model *m, const char *file, struct auris__checkpoint *ck,
                             struct auris_error *err)
 {
     const uint8_t *d = m->map;
+    if (auris__ct2_detect(d, m->map_size)) { /* CTranslate2: side files next to model.bin */
+        char dir[4096];
+        const char *slash = strrchr(file, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+        if (slash == file)
+            snprintf(dir, sizeof dir, "/");
+        return auris__load_ct2(d, m->map_size, dir, ck, err);
+    }
     if (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0 ||
         memcmp(d, "PK\x06\x06", 4) == 0)
         return auris__load_pt(d, m->map_size, ck, err);
@@ -271,7 +279,8 @@ static enum auris_err parse(const auris_model *m, struct auris__checkpoint *ck,
         return auris__fail(err, AURIS_ERR_UNSUPPORTED, "legacy (pre-1.6) torch serialisation is "
                            "not supported; re-save it with a current torch.save");
     return auris__fail(err, AURIS_ERR_FORMAT, "not a Whisper checkpoint (expected an OpenAI .pt "
-                       "zip archive, a whisper.cpp ggml .bin or a Hugging Face directory)");
+                       "zip archive, a whisper.cpp ggml .bin, a Hugging Face directory or a "
+                       "CTranslate2 model.bin)");
 }
 
 /* The reference's default for unnamed models (every head of the decoder's second half), or
@@ -318,7 +327,10 @@ static enum auris_err read_checkpoint(auris_model *m, const char *path,
 {
     struct auris_error inner = {0};
     enum auris_err rc;
-    if (auris__is_hf_path(path)) {
+    char ct2_file[4096];
+    if (auris__ct2_model_file(path, ct2_file, sizeof ct2_file)) { /* a CTranslate2 directory */
+        path = ct2_file;
+    } else if (auris__is_hf_path(path)) {
         if ((rc = auris__load_hf(path, m, ck, &inner)))
             return with_path(err, path, rc, &inner);
         return AURIS_OK;
@@ -328,7 +340,7 @@ static enum auris_err read_checkpoint(auris_model *m, const char *path,
         return rc;
     m->map = map.data;
     m->map_size = map.size;
-    if ((rc = parse(m, ck, &inner)))
+    if ((rc = parse(m, path, ck, &inner)))
         return with_path(err, path, rc, &inner);
     return AURIS_OK;
 }

@@ -182,6 +182,49 @@ int auris__model_add_map(auris_model *model, struct auris__mapping map);
  * AURIS_ERR_NOMEM. */
 int auris__model_own(auris_model *model, void *p);
 
+/* ---- CTranslate2 models (ct2.c) --------------------------------------------------------- */
+
+/* 1 when the bytes start like a CTranslate2 model.bin (u32 version, then a spec-name string). */
+int auris__ct2_detect(const uint8_t *data, size_t size);
+/* When `path` is a CTranslate2 model directory (model.bin, and no model.safetensors or its
+ * index) or its config.json, writes that model.bin's path to out and returns 1; else 0. */
+int auris__ct2_model_file(const char *path, char *out, size_t cap);
+/* A CTranslate2 WhisperSpec model.bin (binary versions 4-6, float32/float16/bfloat16/int8 with
+ * per-row scales) into `ck` under Whisper's names: fused QKV / KV weights become row-range
+ * views, int8 weights AURIS_DT_I8R descriptors (owned by ck), int8 convolutions dequantized.
+ * With `dir` non-NULL, config.json (alignment_heads), preprocessor_config.json (feature_size)
+ * and vocabulary.json or vocabulary.txt are read from it (absent files are skipped). */
+enum auris_err auris__load_ct2(const uint8_t *data, size_t size, const char *dir,
+                               struct auris__checkpoint *ck, struct auris_error *err);
+
+/* model.bin's variables as parsed (exposed for unit tests). Aliases are entries of their own
+ * (alias_of names the target, whose shape, dtype and data they share). */
+struct auris__ct2_var {
+    const char *name;                      /* NUL-terminated, inside the file's bytes */
+    const char *alias_of;                  /* NULL for a variable */
+    int rank;                              /* 0 (scalar) .. 8 */
+    int dtype;                             /* 0 float32, 1 int8, 2 int16, 3 int32, 4 float16,
+                                              5 bfloat16 (CTranslate2's DataType order) */
+    int64_t shape[8];
+    const uint8_t *data;                   /* inside the file's bytes, any alignment */
+    size_t nbytes;
+};
+
+struct auris__ct2_file {
+    uint32_t version, revision;
+    const char *spec;                      /* e.g. "WhisperSpec", inside the bytes */
+    struct auris__ct2_var *vars;           /* [n_vars + n_aliases] sorted by name, malloc'd */
+    int n_vars, n_aliases;
+};
+
+/* Parses the container: every string, shape, byte count and alias is checked against `size`;
+ * names are unique; nothing may follow the alias table. */
+enum auris_err auris__ct2_parse(const uint8_t *data, size_t size, struct auris__ct2_file *f,
+                                struct auris_error *err);
+void auris__ct2_file_clear(struct auris__ct2_file *f); /* NULL-safe, idempotent */
+/* The variable or alias called `name`, or NULL. */
+const struct auris__ct2_var *auris__ct2_find(const struct auris__ct2_file *f, const char *name);
+
 /* ---- PyTorch zip container (zip.c; exposed for unit tests) ------------------------------- */
 
 /* One member of the archive. Only stored (uncompressed) members can be read. */

@@ -351,7 +351,9 @@ static void put_tensor(struct writer *w, const struct item *it)
             continue;
         }
         const float *x = it->f ? it->f + r * it->row_len : w->row;
-        if (it->w) {
+        if (it->w && it->w->type == AURIS_DT_I8R) { /* CTranslate2 int8: q / scale */
+            auris__row_to_f32(it->w, (int64_t)r, w->row);
+        } else if (it->w) {
             size_t in_row = auris__dtype_bytes(it->w->type, it->row_len);
             auris__to_f32(it->w->type, (const char *)it->w->data + in_row * r, it->row_len, w->row);
         }
