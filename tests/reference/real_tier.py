@@ -51,7 +51,7 @@ SCRIPTS = {  # name: (espeak-ng voice, expected language, sentences)
     "en": ("en-us", "en", ["The quick brown fox jumps over the lazy dog.",
                            "Please call Stella and ask her to bring these things with her "
                            "from the store."]),
-    "fr": ("fr", "fr", ["Bonjour, je m'appelle Marie et j'habite à Paris.",
+    "fr": ("fr+f2", "fr", ["Bonjour, je m'appelle Marie et j'habite à Paris.",
                         "Le chat dort sur le canapé pendant que les enfants jouent dans le "
                         "jardin."]),
     "de": ("de", "de", ["Guten Morgen, wie geht es Ihnen heute?",
@@ -200,7 +200,9 @@ class Oracle:
         self.model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
 
     def transcribe(self, clip, **kw):
-        key = json.dumps([self.tag, clip, int(os.path.getmtime(clip)), kw], sort_keys=True)
+        with open(clip, "rb") as f:
+            audio = hashlib.sha1(f.read()).hexdigest()
+        key = json.dumps([self.tag, audio, kw], sort_keys=True)
         path = os.path.join(self.dir, hashlib.sha1(key.encode()).hexdigest() + ".json")
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
