@@ -18,7 +18,7 @@ if(TARGET auris_cli)
       COMMAND ${AURIS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/real_tier.py --suite ${suite}
               --venv-python ${AURIS_VENV_PYTHON} --auris $<TARGET_FILE:auris_cli>
               --data ${AURIS_SHARED_DATA} --work ${CMAKE_CURRENT_BINARY_DIR}/work-real)
-    set_tests_properties(reference.real.${suite} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900
+    set_tests_properties(reference.real.${suite} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1800
                          LABELS reference RESOURCE_LOCK reference_real_work)
   endforeach()
 endif()
