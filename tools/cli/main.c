@@ -526,7 +526,12 @@ done:
     if (rc != 0) {
         if (pr.last_pct >= 0 && pr.last_pct < 100)
             fputc('\n', stderr);
-        fprintf(stderr, "auris: error: %s: %s\n", path, err.message);
+        /* the library's message usually names the file already */
+        size_t pl = strlen(path);
+        if (strncmp(err.message, path, pl) == 0 && err.message[pl] == ':')
+            fprintf(stderr, "auris: error: %s\n", err.message);
+        else
+            fprintf(stderr, "auris: error: %s: %s\n", path, err.message);
     }
     auris_result_free(r);
     auris_free(pcm);
