@@ -546,6 +546,11 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
                          const void *B, enum auris__dtype btype, int ldb, const float *bias,
                          float *C, int ldc)
 {
+    if (btype == AURIS_DT_I8R) { /* int8 weights have their own products; GELU after them */
+        auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, 0, NULL);
+        auris__k_bias_gelu(M, N, C, ldc, NULL);
+        return;
+    }
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, btype, ldb, 0, bias, C, ldc, 0, 0, 0, 0,
                          1};
     if (job_valid(&j))
