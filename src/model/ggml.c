@@ -19,6 +19,7 @@
  * or into buffers the checkpoint owns.
  */
 #include "model/model.h"
+#include "byte_reader.h"
 
 #include <stdlib.h>
 
@@ -28,31 +29,6 @@
 #define MAX_TENSORS (1 << 16)
 #define QNT_VERSION_FACTOR 1000
 #define QNT_VERSION 2 /* f16 block scales; versions 0 and 1 used other block layouts */
-
-struct rd {
-    const uint8_t *d;
-    size_t size, pos;
-};
-
-static int take(struct rd *r, size_t n, const uint8_t **p)
-{
-    if (r->size - r->pos < n)
-        return 0;
-    *p = r->d + r->pos;
-    r->pos += n;
-    return 1;
-}
-
-static int take_i32(struct rd *r, int32_t *v)
-{
-    const uint8_t *p;
-    if (!take(r, 4, &p))
-        return 0;
-    uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                 ((uint32_t)p[3] << 24);
-    memcpy(v, &u, sizeof *v);
-    return 1;
-}
 
 static const char *ggml_type_name(int32_t t)
 {
@@ -66,12 +42,12 @@ static const char *ggml_type_name(int32_t t)
     return NULL;
 }
 
-static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck, int *qntvr,
+static enum auris_err read_header(struct auris__rd *r, struct auris__checkpoint *ck, int *qntvr,
                                   struct auris_error *err)
 {
     int32_t h[11];
     for (int i = 0; i < 11; i++)
-        if (!take_i32(r, &h[i]))
+        if (!auris__rd_i32(r, &h[i]))
             return auris__fail(err, AURIS_ERR_FORMAT, "ggml: truncated header");
     for (int i = 0; i < 10; i++)
         if (h[i] <= 0)
@@ -92,19 +68,19 @@ static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck, in
 
     int32_t n_mel, n_fft;
     const uint8_t *p;
-    if (!take_i32(r, &n_mel) || !take_i32(r, &n_fft))
+    if (!auris__rd_i32(r, &n_mel) || !auris__rd_i32(r, &n_fft))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: truncated mel filters");
     if (n_mel <= 0 || n_mel > 1024 || n_fft <= 0 || n_fft > 4096)
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: implausible mel filter shape [%d][%d]",
                            (int)n_mel, (int)n_fft);
-    if (!take(r, (size_t)n_mel * (size_t)n_fft * 4, &p))
+    if (!auris__rd_take(r, (size_t)n_mel * (size_t)n_fft * 4, &p))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: truncated mel filters");
     ck->mel_filters = (const float *)(const void *)p;
     ck->filters_n_mels = n_mel;
     ck->filters_n_fft = n_fft;
 
     int32_t count;
-    if (!take_i32(r, &count))
+    if (!auris__rd_i32(r, &count))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: truncated vocabulary");
     if (count < 0 || count > MAX_VOCAB_TOKENS)
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: implausible vocabulary size %d", (int)count);
@@ -114,7 +90,7 @@ static enum auris_err read_header(struct rd *r, struct auris__checkpoint *ck, in
         return auris__fail(err, AURIS_ERR_NOMEM, "ggml: out of memory for the vocabulary");
     for (int32_t i = 0; i < count; i++) {
         int32_t len;
-        if (!take_i32(r, &len) || len < 0 || len > MAX_TOKEN_BYTES || !take(r, (size_t)len, &p))
+        if (!auris__rd_i32(r, &len) || len < 0 || len > MAX_TOKEN_BYTES || !auris__rd_take(r, (size_t)len, &p))
             return auris__fail(err, AURIS_ERR_FORMAT, "ggml: vocabulary token %d is truncated or malformed",
                                (int)i);
         ck->vocab[i] = p;
@@ -139,13 +115,13 @@ static enum auris_err dequantize(struct auris__checkpoint *ck, struct auris__raw
 }
 
 /* Reads one tensor record at r->pos into `t`. */
-static enum auris_err read_tensor(struct rd *r, int index, int qntvr,
+static enum auris_err read_tensor(struct auris__rd *r, int index, int qntvr,
                                   struct auris__checkpoint *ck, struct auris__raw_tensor *t,
                                   struct auris_error *err)
 {
     int32_t n_dims, name_len, ttype, ne[4];
     const uint8_t *p;
-    if (!take_i32(r, &n_dims) || !take_i32(r, &name_len) || !take_i32(r, &ttype))
+    if (!auris__rd_i32(r, &n_dims) || !auris__rd_i32(r, &name_len) || !auris__rd_i32(r, &ttype))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: truncated header", index);
     if (n_dims < 1 || n_dims > 4)
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d has %d dimensions", index,
@@ -155,13 +131,13 @@ static enum auris_err read_tensor(struct rd *r, int index, int qntvr,
                            (int)name_len);
     size_t numel = 1;
     for (int i = 0; i < n_dims; i++) {
-        if (!take_i32(r, &ne[i]))
+        if (!auris__rd_i32(r, &ne[i]))
             return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: truncated shape", index);
         if (ne[i] <= 0 || !auris__mul_ok(numel, (size_t)ne[i], &numel) || numel > ((size_t)1 << 40))
             return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: bad dimension %d", index,
                                (int)ne[i]);
     }
-    if (!take(r, (size_t)name_len, &p))
+    if (!auris__rd_take(r, (size_t)name_len, &p))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: truncated name", index);
     if (memchr(p, '\0', (size_t)name_len))
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: tensor #%d: name contains a NUL byte", index);
@@ -193,7 +169,7 @@ static enum auris_err read_tensor(struct rd *r, int index, int qntvr,
         return auris__fail(err, AURIS_ERR_FORMAT, "tensor '%s' has unknown ggml type %d", t->name,
                            (int)ttype);
     }
-    if (!take(r, bytes, &p))
+    if (!auris__rd_take(r, bytes, &p))
         return auris__fail(err, AURIS_ERR_FORMAT, "tensor '%s' is truncated (%zu bytes of data, %zu left in file)",
                            t->name, bytes, r->size - r->pos);
     t->type = ttype == AURIS__GGML_F32 ? AURIS_DT_F32 : AURIS_DT_F16;
@@ -217,10 +193,10 @@ enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__
                                 struct auris_error *err)
 {
     memset(ck, 0, sizeof *ck);
-    struct rd r = {data, size, 0};
+    struct auris__rd r = {data, size, 0};
     int32_t magic;
     enum auris_err rc;
-    if (!take_i32(&r, &magic) || (uint32_t)magic != GGML_MAGIC)
+    if (!auris__rd_i32(&r, &magic) || (uint32_t)magic != GGML_MAGIC)
         return auris__fail(err, AURIS_ERR_FORMAT, "ggml: bad magic");
     ck->squeezed = 1;
     int qntvr = 0;

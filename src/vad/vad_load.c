@@ -13,6 +13,7 @@
  * every value must be finite; the architecture must be exactly Silero v5/v6's.
  */
 #include "vad/vad.h"
+#include "byte_reader.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,31 +25,6 @@
 const int auris__vad_in_ch[VAD_LAYERS] = {VAD_BINS, 128, 64, 64};
 const int auris__vad_out_ch[VAD_LAYERS] = {128, 64, 64, 128};
 const int auris__vad_stride[VAD_LAYERS] = {1, 2, 2, 1};
-
-struct rd {
-    const uint8_t *d;
-    size_t size, pos;
-};
-
-static int take(struct rd *r, size_t n, const uint8_t **p)
-{
-    if (r->size - r->pos < n)
-        return 0;
-    *p = r->d + r->pos;
-    r->pos += n;
-    return 1;
-}
-
-static int take_i32(struct rd *r, int32_t *v)
-{
-    const uint8_t *p;
-    if (!take(r, 4, &p))
-        return 0;
-    uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                 ((uint32_t)p[3] << 24);
-    memcpy(v, &u, sizeof *v);
-    return 1;
-}
 
 /* One expected tensor: its name, squeezed PyTorch shape (outermost first) and destination. */
 struct slot {
@@ -125,26 +101,26 @@ static enum auris_err make_slots(struct auris_vad *v, struct slot *slots, struct
     return AURIS_OK;
 }
 
-static enum auris_err read_header(struct rd *r, struct auris_vad *v, struct auris_error *err)
+static enum auris_err read_header(struct auris__rd *r, struct auris_vad *v, struct auris_error *err)
 {
     int32_t magic, len;
     const uint8_t *p;
-    if (!take_i32(r, &magic) || (uint32_t)magic != GGML_MAGIC)
+    if (!auris__rd_i32(r, &magic) || (uint32_t)magic != GGML_MAGIC)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: not a ggml file (bad magic)");
-    if (!take_i32(r, &len))
+    if (!auris__rd_i32(r, &len))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated header");
     if (len <= 0 || len > 64)
         return auris__fail(err, AURIS_ERR_FORMAT,
                            "vad: not a whisper.cpp VAD model (model type length %d; a Whisper "
                            "ggml model?)", (int)len);
-    if (!take(r, (size_t)len, &p))
+    if (!auris__rd_take(r, (size_t)len, &p))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated header");
     if ((size_t)len != strlen("silero-16k") || memcmp(p, "silero-16k", (size_t)len) != 0)
         return auris__fail(err, AURIS_ERR_FORMAT,
                            "vad: model type is not \"silero-16k\" (only Silero 16 kHz is known)");
     int32_t h[5 + 1 + 3 * VAD_LAYERS + 4];
     for (size_t i = 0; i < AURIS_ARRAY_LEN(h); i++)
-        if (!take_i32(r, &h[i]))
+        if (!auris__rd_i32(r, &h[i]))
             return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated header");
     if (h[0] < 5 || h[0] > 6 || h[1] < 0 || h[2] < 0)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: Silero version %d.%d.%d is not 5.x or 6.x",
@@ -168,19 +144,19 @@ static enum auris_err read_header(struct rd *r, struct auris_vad *v, struct auri
 }
 
 /* Reads one tensor record into its slot. */
-static enum auris_err read_tensor(struct rd *r, struct slot *slots, struct auris_error *err)
+static enum auris_err read_tensor(struct auris__rd *r, struct slot *slots, struct auris_error *err)
 {
     int32_t n_dims, name_len, type, ne[4];
-    if (!take_i32(r, &n_dims) || !take_i32(r, &name_len) || !take_i32(r, &type))
+    if (!auris__rd_i32(r, &n_dims) || !auris__rd_i32(r, &name_len) || !auris__rd_i32(r, &type))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated tensor header");
     if (n_dims < 0 || n_dims > 4 || name_len <= 0 || name_len > MAX_NAME)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: bad tensor header (n_dims %d, name "
                            "length %d)", (int)n_dims, (int)name_len);
     for (int i = 0; i < n_dims; i++)
-        if (!take_i32(r, &ne[i]))
+        if (!auris__rd_i32(r, &ne[i]))
             return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated tensor header");
     const uint8_t *np;
-    if (!take(r, (size_t)name_len, &np))
+    if (!auris__rd_take(r, (size_t)name_len, &np))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated tensor name");
     char name[MAX_NAME + 1];
     memcpy(name, np, (size_t)name_len);
@@ -219,7 +195,7 @@ static enum auris_err read_tensor(struct rd *r, struct slot *slots, struct auris
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' has the wrong shape", name);
     size_t n = slot_count(s);
     const uint8_t *dp;
-    if (!take(r, n * (type ? 2 : 4), &dp))
+    if (!auris__rd_take(r, n * (type ? 2 : 4), &dp))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' is truncated", name);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *q = dp + i * (type ? 2 : 4);
@@ -255,7 +231,7 @@ static void derive(struct auris_vad *v)
 enum auris_err auris__vad_parse_ggml(const uint8_t *data, size_t size, struct auris_vad *v,
                                      struct auris_error *err)
 {
-    struct rd r = {data, size, 0};
+    struct auris__rd r = {data, size, 0};
     struct slot slots[N_SLOTS];
     enum auris_err e = read_header(&r, v, err);
     if (e == AURIS_OK)
