@@ -347,6 +347,19 @@ static int status_of(enum auris_err rc)
     }
 }
 
+/* Waits (j->mu held) up to 100 ms for the job to signal, so the caller can poll its client. */
+static void wait_tick(struct job *j)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&j->cv, &j->mu, &until);
+}
+
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct req *r = cls;
@@ -365,14 +378,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_mutex_unlock(&j->mu);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&j->cv, &j->mu, &until);
+        wait_tick(j);
         if (j->state != JOB_DONE && client_gone(r->sock)) {
             atomic_store(&j->cancel, true);
             pthread_mutex_unlock(&j->mu);
@@ -387,14 +393,7 @@ static bool wait_job(struct req *r)
     struct job *j = r->job;
     pthread_mutex_lock(&j->mu);
     while (j->state != JOB_DONE) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&j->cv, &j->mu, &until);
+        wait_tick(j);
         if (j->state != JOB_DONE && client_gone(r->sock)) {
             atomic_store(&j->cancel, true);
             pthread_mutex_unlock(&j->mu);
