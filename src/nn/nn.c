@@ -525,6 +525,9 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         return AURIS_ERR_INVALID_ARG;
     if (st->bcross_on && (n_seq > st->bcross_cap || (st->capture && n_seq == 1)))
         return AURIS_ERR_INVALID_ARG;
+    for (int i = 0; st->bcross_on && i < n_seq; i++)
+        if (st->bcross_index[i] < 0 || st->bcross_index[i] >= st->bcross_cap)
+            return AURIS_ERR_INVALID_ARG;
     int total = n_seq * n_tokens;
     for (int i = 0; i < total; i++)
         if (tokens[i] < 0 || tokens[i] >= d->n_vocab)
@@ -570,11 +573,9 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         io.ck = st->cross_k + (size_t)l * T * n;
         io.cv = st->cross_v + (size_t)l * T * n;
         if (st->bcross_on) {
-            static const int identity[AURIS__NN_MAX_SEQ] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-                                                            11, 12, 13, 14, 15};
             io.ck = st->bcross_k + (size_t)l * T * n;
             io.cv = st->bcross_v + (size_t)l * T * n;
-            io.cross_index = identity;
+            io.cross_index = st->bcross_index;
             io.cross_bstride = (size_t)d->n_text_layer * T * n;
         }
         run_block(pool, &m->dec[l], total, n, d->n_text_head, &io, 1);
@@ -599,6 +600,8 @@ enum auris_err auris__nn_batch_reserve(struct auris__nn_state *st, int n, struct
     if (!st || !st->model || n < 1 || n > AURIS__NN_MAX_SEQ)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "nn: %d audios in a batch (1..%d)", n,
                            AURIS__NN_MAX_SEQ);
+    for (int i = 0; i < AURIS__NN_MAX_SEQ; i++)
+        st->bcross_index[i] = i;
     if (n <= st->bcross_cap)
         return AURIS_OK;
     const struct auris_model_dims *d = &st->model->dims;

@@ -45,11 +45,14 @@ struct auris__nn_state {
 
     /* Batched pipeline (several audios decoded together): per-sequence cross-attention K/V,
      * batch slot b holding audio b's; while `bcross_on`, sequence i of auris__decode_batch
-     * attends to slot i instead of cross_k/cross_v. Allocated by auris__nn_batch_reserve. */
+     * attends to slot bcross_index[i] instead of cross_k/cross_v. Allocated by
+     * auris__nn_batch_reserve. */
     float *bcross_k;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
     float *bcross_v;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
     int bcross_cap;
     bool bcross_on;
+    int bcross_index[16]; /* [AURIS__NN_MAX_SEQ] sequence i attends batch slot bcross_index[i]
+                           * (< bcross_cap); identity after auris__nn_batch_reserve */
 
     /* Word timestamps: while `capture` is set (one sequence), every decoding step records the
      * cross-attention scores (q d^-1/4)(k d^-1/4)^T, before the softmax, of the alignment heads

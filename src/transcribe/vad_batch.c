@@ -9,7 +9,10 @@
  * no-speech skip and segment splitting; faster-whisper's BatchedInferencePipeline (one window per
  * chunk, no fallback, no conditioning). The start sequence is fed one token per step so that every
  * product has one row per sequence (the multi-row GEMV path gives every row the bits it would get
- * alone): a chunk's tokens never depend on batch_size.
+ * alone): a chunk's tokens never depend on batch_size. A sequence that ends leaves the batch
+ * (its cache slot is dropped, the others keep theirs and their audio's cross K/V through
+ * nn.bcross_index), so the rest of the loop pays only for live sequences; the per-sequence
+ * filters, argmax and log-probabilities of a step run as one pool task per sequence.
  * Invariants: buffers are allocated once per call, before any decoding; every chunk's segments
  * are appended in time order; nothing leaks on failure.
  */
@@ -61,37 +64,91 @@ static enum auris_err encode_chunk(struct batch *bt, const float *pcm, size_t n,
     return AURIS_OK;
 }
 
-/* Feeds token column `col` of every sequence; logits of the new position to bt->logits. */
-static enum auris_err feed(struct batch *bt, int nb, int col, struct auris_error *err)
+/* Feeds token column `col` of the n_live live sequences (batch positions live[]); the logits
+ * of the new position to bt->logits [n_live][V]. */
+static enum auris_err feed(struct batch *bt, int n_live, const int *live, int col,
+                           struct auris_error *err)
 {
     int last[AURIS_MAX_BATCH], row = 0;
-    for (int b = 0; b < nb; b++)
-        last[b] = bt->tok[(size_t)b * bt->stride + col];
-    enum auris_err e = auris__decode_batch(&bt->s->nn, nb, last, 1, &row, 1, bt->logits);
+    for (int i = 0; i < n_live; i++)
+        last[i] = bt->tok[(size_t)live[i] * bt->stride + col];
+    enum auris_err e = auris__decode_batch(&bt->s->nn, n_live, last, 1, &row, 1, bt->logits);
     return e == AURIS_OK ? AURIS_OK : auris__fail(err, e, "decoder forward pass failed");
 }
 
-/* Greedy decoding of nb encoded chunks together; returns the length reached. */
+/* One greedy step of the live sequences, one pool task per sequence: the filters, the argmax
+ * and the token's log-probability (GreedyDecoder.update at temperature 0). */
+struct select_ctx {
+    struct batch *bt;
+    const int *live;
+    int len;
+    int next[AURIS_MAX_BATCH];
+    float logprob[AURIS_MAX_BATCH];
+};
+
+static void select_task(void *c, int i, int thread)
+{
+    struct select_ctx *sc = c;
+    struct batch *bt = sc->bt;
+    (void)thread;
+    const int *row = bt->tok + (size_t)sc->live[i] * bt->stride;
+    float *x = bt->logits + (size_t)i * bt->V;
+    auris__decode_filter(&bt->lay, &bt->o, bt->len0, row, sc->len, x);
+    int next = auris__decode_argmax(x, bt->V);
+    sc->next[i] = next;
+    sc->logprob[i] = (float)((double)x[next] - auris__decode_log_sum_exp(x, bt->V));
+}
+
+/* Drops the sequences that just ended from the decoder batch: the survivors keep their order,
+ * their self-attention cache slots (no copy) and their audio's cross K/V slot. */
+static enum auris_err compact(struct batch *bt, int *n_live, int *live, const int *next,
+                              struct auris_error *err)
+{
+    struct auris__nn_state *nn = &bt->s->nn;
+    int src[AURIS_MAX_BATCH], k = 0;
+    for (int i = 0; i < *n_live; i++)
+        if (next[i] != bt->lay.eot) {
+            src[k] = i;
+            live[k++] = live[i];
+        }
+    if (k == *n_live || k == 0) {
+        *n_live = k;
+        return AURIS_OK;
+    }
+    enum auris_err e = auris__kv_reorder(nn, k, src);
+    if (e != AURIS_OK)
+        return auris__fail(err, e, "decoder cache compaction failed");
+    for (int i = 0; i < k; i++)
+        nn->bcross_index[i] = live[i];
+    *n_live = k;
+    return AURIS_OK;
+}
+
+/* Greedy decoding of nb encoded chunks together; returns the length reached. Sequences that
+ * end leave the batch (the reference feeds them <|endoftext|> until all have ended, which
+ * changes nothing in the others: every row's products are independent). */
 static enum auris_err decode_batch(struct batch *bt, int nb, int *len_out,
                                    struct auris_error *err)
 {
     struct auris__nn_state *nn = &bt->s->nn;
-    const int V = bt->V, eot = bt->lay.eot, n_ctx = bt->lay.n_text_ctx;
-    int zeros[AURIS_MAX_BATCH] = {0};
+    const int V = bt->V, n_ctx = bt->lay.n_text_ctx;
+    int zeros[AURIS_MAX_BATCH] = {0}, live[AURIS_MAX_BATCH], n_live = nb;
     enum auris_err e = auris__nn_reserve(nn, nb, err);
     if (e != AURIS_OK)
         return e;
     auris__decoder_reset(nn);
     if ((e = auris__kv_reorder(nn, nb, zeros)) != AURIS_OK)
         return auris__fail(err, e, "decoder cache setup failed");
-    nn->bcross_on = true;
     for (int b = 0; b < nb; b++) {
         if (b > 0)
             memcpy(bt->tok + (size_t)b * bt->stride, bt->tok, (size_t)bt->len0 * sizeof *bt->tok);
         bt->sum[b] = 0.0f;
+        live[b] = b;
+        nn->bcross_index[b] = b;
     }
+    nn->bcross_on = true;
     for (int t = 0; t < bt->len0 && e == AURIS_OK; t++) {
-        e = feed(bt, nb, t, err);
+        e = feed(bt, nb, live, t, err);
         for (int b = 0; e == AURIS_OK && t == bt->sot_index && b < nb; b++) {
             const float *x = bt->logits + (size_t)b * V;
             bt->no_speech[b] = exp((double)x[bt->lay.no_speech] - auris__decode_log_sum_exp(x, V));
@@ -99,24 +156,21 @@ static enum auris_err decode_batch(struct batch *bt, int nb, int *len_out,
     }
     int len = bt->len0;
     const int sample_len = bt->o.sample_len;
+    struct select_ctx sc = {.bt = bt, .live = live};
     for (int i = 0; e == AURIS_OK && i < sample_len; i++) {
-        bool done = true;
-        for (int b = 0; b < nb; b++) {
-            int *row = bt->tok + (size_t)b * bt->stride;
-            float *x = bt->logits + (size_t)b * V;
-            int next = eot;
-            if (row[len - 1] != eot) {
-                auris__decode_filter(&bt->lay, &bt->o, bt->len0, row, len, x);
-                next = auris__decode_argmax(x, V);
-                bt->sum[b] += (float)((double)x[next] - auris__decode_log_sum_exp(x, V));
-            }
-            row[len] = next;
-            done = done && next == eot;
+        sc.len = len;
+        auris__pool_run(nn->pool, select_task, &sc, n_live);
+        for (int k = 0; k < n_live; k++) {
+            int b = live[k];
+            bt->tok[(size_t)b * bt->stride + len] = sc.next[k];
+            bt->sum[b] += sc.logprob[k];
         }
         len++;
-        if (done || len > n_ctx)
+        if ((e = compact(bt, &n_live, live, sc.next, err)) != AURIS_OK)
             break;
-        e = feed(bt, nb, len - 1, err);
+        if (n_live == 0 || len > n_ctx)
+            break;
+        e = feed(bt, n_live, live, len - 1, err);
     }
     nn->bcross_on = false;
     auris__decoder_reset(nn);
