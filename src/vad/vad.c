@@ -96,7 +96,10 @@ enum auris_err auris_vad_load(const char *path, auris_vad **out, struct auris_er
         free(data);
         return auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory");
     }
-    e = auris__vad_parse_ggml(data, size, v, err);
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0) /* auris's native file (vad_native.c) */
+        e = auris__vad_parse_native(data, size, v, err);
+    else
+        e = auris__vad_parse_ggml(data, size, v, err);
     free(data);
     if (e != AURIS_OK) {
         if (err) {

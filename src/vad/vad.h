@@ -46,9 +46,65 @@ struct auris_vad {
     float *store;                    /* one allocation holding every array above */
 };
 
+/* ---- the tensors of a VAD file (vad_load.c), shared by the ggml and native readers --------- */
+
+/* One tensor of the model: its name (the PyTorch state-dict name), its PyTorch shape (outermost
+ * first, n_dims 0..3; 0 is a scalar) and the array of struct auris_vad it fills. */
+struct auris__vad_slot {
+    char name[64];
+    int n_dims;
+    int dims[3];
+    float *dst;
+    int seen;
+};
+
+#define AURIS__VAD_N_SLOTS (2 * VAD_LAYERS + 7)
+
+/* Allocates v->store, carves every array out of it, and lists the slots. NOMEM. */
+enum auris_err auris__vad_make_slots(struct auris_vad *v, struct auris__vad_slot *slots,
+                                     struct auris_error *err);
+/* The slots of an already loaded model (dst point into v; nothing is allocated). */
+void auris__vad_list_slots(const struct auris_vad *v, struct auris__vad_slot *slots);
+size_t auris__vad_slot_count(const struct auris__vad_slot *s); /* elements */
+/* The slot named name[0..len), or NULL. */
+struct auris__vad_slot *auris__vad_find_slot(struct auris__vad_slot *slots, const uint8_t *name,
+                                             size_t len);
+/* Whether ne[0..n_dims) (innermost first) is the slot's shape, size-1 dimensions ignored. */
+int auris__vad_shape_ok(const struct auris__vad_slot *s, const int64_t *ne, int n_dims);
+/* Fills the slot from little-endian data of ggml type `type` (0 f32, 1 f16), which must hold
+ * auris__vad_slot_count(s) elements; FORMAT for a non-finite value. Marks the slot seen. */
+enum auris_err auris__vad_fill(struct auris__vad_slot *s, int type, const uint8_t *data,
+                               const char *name, struct auris_error *err);
+/* FORMAT when a slot was not seen; otherwise computes the derived arrays (lstm_w, lstm_b). */
+enum auris_err auris__vad_finish(struct auris_vad *v, const struct auris__vad_slot *slots,
+                                 struct auris_error *err);
+
 /* Parses whisper.cpp's ggml VAD file held in data[0..size) into vad (fields above, store owned).
  * Every tensor's name, type, shape and value (finite) is checked: AURIS_ERR_FORMAT otherwise. */
 enum auris_err auris__vad_parse_ggml(const uint8_t *data, size_t size, struct auris_vad *vad,
                                      struct auris_error *err);
+
+/* ---- auris's native VAD file (vad_native.c; docs/FORMAT.md "Silero VAD files") ------------- */
+
+/* What the first bytes of a file say it is (head = its first n bytes, n >= 0). */
+enum auris__vad_kind {
+    AURIS__VAD_NOT = 0,    /* neither of the two below */
+    AURIS__VAD_GGML,       /* whisper.cpp's ggml VAD file (magic + "silero-16k") */
+    AURIS__VAD_NATIVE,     /* GGUF whose first key is general.architecture = "silero-vad" */
+};
+enum auris__vad_kind auris__vad_sniff(const uint8_t *head, size_t n);
+#define AURIS__VAD_SNIFF_BYTES 96 /* enough for auris__vad_sniff */
+
+/* Parses a native VAD file held in data[0..size) into vad (as auris__vad_parse_ggml). Every
+ * header field, key, tensor info, offset and value is checked: FORMAT (UNSUPPORTED for a GGUF
+ * file of another architecture). */
+enum auris_err auris__vad_parse_native(const uint8_t *data, size_t size, struct auris_vad *vad,
+                                       struct auris_error *err);
+
+/* Writes vad as a native file at path (f32 tensors; the probabilities are bit-identical to the
+ * source's). The file appears atomically (a temporary renamed); on failure nothing is left.
+ * `name` is recorded as general.name (informative; NULL: none). IO, NOMEM. */
+enum auris_err auris__vad_write_native(const struct auris_vad *vad, const char *path,
+                                       const char *name, struct auris_error *err);
 
 #endif /* AURIS_VAD_VAD_H */

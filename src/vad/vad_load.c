@@ -26,19 +26,8 @@ const int auris__vad_in_ch[VAD_LAYERS] = {VAD_BINS, 128, 64, 64};
 const int auris__vad_out_ch[VAD_LAYERS] = {128, 64, 64, 128};
 const int auris__vad_stride[VAD_LAYERS] = {1, 2, 2, 1};
 
-/* One expected tensor: its name, squeezed PyTorch shape (outermost first) and destination. */
-struct slot {
-    char name[64];
-    int n_dims;
-    int dims[3];
-    float *dst;
-    int seen;
-};
-
-#define N_SLOTS (2 * VAD_LAYERS + 7)
-
-static void slot_set(struct slot *s, const char *name, int n_dims, int d0, int d1, int d2,
-                     float *dst)
+static void slot_set(struct auris__vad_slot *s, const char *name, int n_dims, int d0, int d1,
+                     int d2, float *dst)
 {
     snprintf(s->name, sizeof s->name, "%s", name);
     s->n_dims = n_dims;
@@ -49,7 +38,7 @@ static void slot_set(struct slot *s, const char *name, int n_dims, int d0, int d
     s->seen = 0;
 }
 
-static size_t slot_count(const struct slot *s)
+size_t auris__vad_slot_count(const struct auris__vad_slot *s)
 {
     size_t n = 1;
     for (int i = 0; i < s->n_dims; i++)
@@ -57,8 +46,30 @@ static size_t slot_count(const struct slot *s)
     return n;
 }
 
-/* Carves the weight arrays out of one allocation and lists the tensors the file must hold. */
-static enum auris_err make_slots(struct auris_vad *v, struct slot *slots, struct auris_error *err)
+void auris__vad_list_slots(const struct auris_vad *cv, struct auris__vad_slot *slots)
+{
+    struct auris_vad *v = (struct auris_vad *)cv; /* the slots only name v's arrays */
+    int k = 0;
+    char name[64];
+    for (int l = 0; l < VAD_LAYERS; l++) {
+        int in = auris__vad_in_ch[l], out = auris__vad_out_ch[l];
+        snprintf(name, sizeof name, "_model.encoder.%d.reparam_conv.weight", l);
+        slot_set(&slots[k++], name, 3, out, in, VAD_KSIZE, v->enc_w[l]);
+        snprintf(name, sizeof name, "_model.encoder.%d.reparam_conv.bias", l);
+        slot_set(&slots[k++], name, 1, out, 0, 0, v->enc_b[l]);
+    }
+    slot_set(&slots[k++], "_model.decoder.rnn.weight_ih", 2, VAD_GATES, VAD_HIDDEN, 0, v->w_ih);
+    slot_set(&slots[k++], "_model.decoder.rnn.weight_hh", 2, VAD_GATES, VAD_HIDDEN, 0, v->w_hh);
+    slot_set(&slots[k++], "_model.decoder.rnn.bias_ih", 1, VAD_GATES, 0, 0, v->b_ih);
+    slot_set(&slots[k++], "_model.decoder.rnn.bias_hh", 1, VAD_GATES, 0, 0, v->b_hh);
+    slot_set(&slots[k++], "_model.decoder.decoder.2.weight", 1, VAD_HIDDEN, 0, 0, v->head_w);
+    slot_set(&slots[k++], "_model.decoder.decoder.2.bias", 0, 0, 0, 0, v->head_b);
+    slot_set(&slots[k++], "_model.stft.forward_basis_buffer", 2, VAD_BASIS, VAD_FILTER, 0,
+             v->stft);
+}
+
+enum auris_err auris__vad_make_slots(struct auris_vad *v, struct auris__vad_slot *slots,
+                                     struct auris_error *err)
 {
     size_t total = (size_t)VAD_BASIS * VAD_FILTER;
     for (int l = 0; l < VAD_LAYERS; l++)
@@ -68,18 +79,11 @@ static enum auris_err make_slots(struct auris_vad *v, struct slot *slots, struct
     if (!v->store)
         return auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory for the weights");
     float *p = v->store;
-    int k = 0;
-    char name[64];
     for (int l = 0; l < VAD_LAYERS; l++) {
-        int in = auris__vad_in_ch[l], out = auris__vad_out_ch[l];
         v->enc_w[l] = p;
-        p += (size_t)out * in * VAD_KSIZE;
+        p += (size_t)auris__vad_out_ch[l] * auris__vad_in_ch[l] * VAD_KSIZE;
         v->enc_b[l] = p;
-        p += out;
-        snprintf(name, sizeof name, "_model.encoder.%d.reparam_conv.weight", l);
-        slot_set(&slots[k++], name, 3, out, in, VAD_KSIZE, v->enc_w[l]);
-        snprintf(name, sizeof name, "_model.encoder.%d.reparam_conv.bias", l);
-        slot_set(&slots[k++], name, 1, out, 0, 0, v->enc_b[l]);
+        p += auris__vad_out_ch[l];
     }
     v->w_ih = p, p += (size_t)VAD_GATES * VAD_HIDDEN;
     v->w_hh = p, p += (size_t)VAD_GATES * VAD_HIDDEN;
@@ -90,14 +94,78 @@ static enum auris_err make_slots(struct auris_vad *v, struct slot *slots, struct
     v->stft = p, p += (size_t)VAD_BASIS * VAD_FILTER;
     v->lstm_w = p, p += 2 * (size_t)VAD_GATES * VAD_HIDDEN;
     v->lstm_b = p;
-    slot_set(&slots[k++], "_model.decoder.rnn.weight_ih", 2, VAD_GATES, VAD_HIDDEN, 0, v->w_ih);
-    slot_set(&slots[k++], "_model.decoder.rnn.weight_hh", 2, VAD_GATES, VAD_HIDDEN, 0, v->w_hh);
-    slot_set(&slots[k++], "_model.decoder.rnn.bias_ih", 1, VAD_GATES, 0, 0, v->b_ih);
-    slot_set(&slots[k++], "_model.decoder.rnn.bias_hh", 1, VAD_GATES, 0, 0, v->b_hh);
-    slot_set(&slots[k++], "_model.decoder.decoder.2.weight", 1, VAD_HIDDEN, 0, 0, v->head_w);
-    slot_set(&slots[k++], "_model.decoder.decoder.2.bias", 0, 0, 0, 0, v->head_b);
-    slot_set(&slots[k++], "_model.stft.forward_basis_buffer", 2, VAD_BASIS, VAD_FILTER, 0,
-             v->stft);
+    auris__vad_list_slots(v, slots);
+    return AURIS_OK;
+}
+
+struct auris__vad_slot *auris__vad_find_slot(struct auris__vad_slot *slots, const uint8_t *name,
+                                             size_t len)
+{
+    for (int i = 0; i < AURIS__VAD_N_SLOTS; i++)
+        if (strlen(slots[i].name) == len && !memcmp(slots[i].name, name, len))
+            return &slots[i];
+    return NULL;
+}
+
+int auris__vad_shape_ok(const struct auris__vad_slot *s, const int64_t *ne, int n_dims)
+{
+    int64_t got[4];
+    int n_got = 0, want[3], n_want = 0;
+    for (int i = n_dims - 1; i >= 0; i--) /* ne is innermost first */
+        if (ne[i] != 1)
+            got[n_got++] = ne[i];
+    for (int i = 0; i < s->n_dims; i++)
+        if (s->dims[i] != 1)
+            want[n_want++] = s->dims[i];
+    int same = n_got == n_want;
+    for (int i = 0; same && i < n_got; i++)
+        same = got[i] == want[i];
+    return same;
+}
+
+enum auris_err auris__vad_fill(struct auris__vad_slot *s, int type, const uint8_t *dp,
+                               const char *name, struct auris_error *err)
+{
+    size_t n = auris__vad_slot_count(s);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *q = dp + i * (type ? 2 : 4);
+        float f;
+        if (type) {
+            f = auris__f16_to_f32((uint16_t)(q[0] | (q[1] << 8)));
+        } else {
+            uint32_t u = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
+                         ((uint32_t)q[3] << 24);
+            memcpy(&f, &u, sizeof f);
+        }
+        if (!isfinite(f))
+            return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' holds a non-finite "
+                               "value at %zu", name, i);
+        s->dst[i] = f;
+    }
+    s->seen = 1;
+    return AURIS_OK;
+}
+
+/* The LSTM's two products as one: [x | h] · [w_ih | w_hh]^T + (b_ih + b_hh). */
+static void derive(struct auris_vad *v)
+{
+    for (int g = 0; g < VAD_GATES; g++) {
+        memcpy(v->lstm_w + (size_t)g * 2 * VAD_HIDDEN, v->w_ih + (size_t)g * VAD_HIDDEN,
+               VAD_HIDDEN * sizeof(float));
+        memcpy(v->lstm_w + (size_t)g * 2 * VAD_HIDDEN + VAD_HIDDEN,
+               v->w_hh + (size_t)g * VAD_HIDDEN, VAD_HIDDEN * sizeof(float));
+        v->lstm_b[g] = v->b_ih[g] + v->b_hh[g];
+    }
+}
+
+enum auris_err auris__vad_finish(struct auris_vad *v, const struct auris__vad_slot *slots,
+                                 struct auris_error *err)
+{
+    for (int i = 0; i < AURIS__VAD_N_SLOTS; i++)
+        if (!slots[i].seen)
+            return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' is missing",
+                               slots[i].name);
+    derive(v);
     return AURIS_OK;
 }
 
@@ -144,16 +212,17 @@ static enum auris_err read_header(struct auris__rd *r, struct auris_vad *v, stru
 }
 
 /* Reads one tensor record into its slot. */
-static enum auris_err read_tensor(struct auris__rd *r, struct slot *slots, struct auris_error *err)
+static enum auris_err read_tensor(struct auris__rd *r, struct auris__vad_slot *slots,
+                                  struct auris_error *err)
 {
-    int32_t n_dims, name_len, type, ne[4];
+    int32_t n_dims, name_len, type, ne32[4];
     if (!auris__rd_i32(r, &n_dims) || !auris__rd_i32(r, &name_len) || !auris__rd_i32(r, &type))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated tensor header");
     if (n_dims < 0 || n_dims > 4 || name_len <= 0 || name_len > MAX_NAME)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: bad tensor header (n_dims %d, name "
                            "length %d)", (int)n_dims, (int)name_len);
     for (int i = 0; i < n_dims; i++)
-        if (!auris__rd_i32(r, &ne[i]))
+        if (!auris__rd_i32(r, &ne32[i]))
             return auris__fail(err, AURIS_ERR_FORMAT, "vad: truncated tensor header");
     const uint8_t *np;
     if (!auris__rd_take(r, (size_t)name_len, &np))
@@ -164,10 +233,7 @@ static enum auris_err read_tensor(struct auris__rd *r, struct slot *slots, struc
     for (int i = 0; i < name_len; i++)
         if (name[i] < 0x20 || name[i] > 0x7e)
             name[i] = '?';
-    struct slot *s = NULL;
-    for (int i = 0; i < N_SLOTS && !s; i++)
-        if (strlen(slots[i].name) == (size_t)name_len && !memcmp(slots[i].name, np, (size_t)name_len))
-            s = &slots[i];
+    struct auris__vad_slot *s = auris__vad_find_slot(slots, np, (size_t)name_len);
     if (!s)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: unknown tensor '%s'", name);
     if (s->seen)
@@ -175,73 +241,32 @@ static enum auris_err read_tensor(struct auris__rd *r, struct slot *slots, struc
     if (type != 0 && type != 1)
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' has type %d (f32 or f16 "
                            "expected)", name, (int)type);
-    /* shape, outermost first, without size-1 dimensions */
-    int got[4], n_got = 0;
-    for (int i = n_dims - 1; i >= 0; i--) {
-        if (ne[i] <= 0)
+    int64_t ne[4];
+    for (int i = 0; i < n_dims; i++) {
+        if (ne32[i] <= 0)
             return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' has dimension %d",
-                               name, (int)ne[i]);
-        if (ne[i] != 1)
-            got[n_got++] = ne[i];
+                               name, (int)ne32[i]);
+        ne[i] = ne32[i];
     }
-    int want[3], n_want = 0;
-    for (int i = 0; i < s->n_dims; i++)
-        if (s->dims[i] != 1)
-            want[n_want++] = s->dims[i];
-    int same = n_got == n_want;
-    for (int i = 0; same && i < n_got; i++)
-        same = got[i] == want[i];
-    if (!same)
+    if (!auris__vad_shape_ok(s, ne, n_dims))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' has the wrong shape", name);
-    size_t n = slot_count(s);
     const uint8_t *dp;
-    if (!auris__rd_take(r, n * (type ? 2 : 4), &dp))
+    if (!auris__rd_take(r, auris__vad_slot_count(s) * (type ? 2 : 4), &dp))
         return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' is truncated", name);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *q = dp + i * (type ? 2 : 4);
-        float f;
-        if (type) {
-            f = auris__f16_to_f32((uint16_t)(q[0] | (q[1] << 8)));
-        } else {
-            uint32_t u = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
-                         ((uint32_t)q[3] << 24);
-            memcpy(&f, &u, sizeof f);
-        }
-        if (!isfinite(f))
-            return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' holds a non-finite "
-                               "value at %zu", name, i);
-        s->dst[i] = f;
-    }
-    s->seen = 1;
-    return AURIS_OK;
-}
-
-/* The LSTM's two products as one: [x | h] · [w_ih | w_hh]^T + (b_ih + b_hh). */
-static void derive(struct auris_vad *v)
-{
-    for (int g = 0; g < VAD_GATES; g++) {
-        memcpy(v->lstm_w + (size_t)g * 2 * VAD_HIDDEN, v->w_ih + (size_t)g * VAD_HIDDEN,
-               VAD_HIDDEN * sizeof(float));
-        memcpy(v->lstm_w + (size_t)g * 2 * VAD_HIDDEN + VAD_HIDDEN,
-               v->w_hh + (size_t)g * VAD_HIDDEN, VAD_HIDDEN * sizeof(float));
-        v->lstm_b[g] = v->b_ih[g] + v->b_hh[g];
-    }
+    return auris__vad_fill(s, (int)type, dp, name, err);
 }
 
 enum auris_err auris__vad_parse_ggml(const uint8_t *data, size_t size, struct auris_vad *v,
                                      struct auris_error *err)
 {
     struct auris__rd r = {data, size, 0};
-    struct slot slots[N_SLOTS];
+    struct auris__vad_slot slots[AURIS__VAD_N_SLOTS];
     enum auris_err e = read_header(&r, v, err);
     if (e == AURIS_OK)
-        e = make_slots(v, slots, err);
+        e = auris__vad_make_slots(v, slots, err);
     while (e == AURIS_OK && r.pos < r.size)
         e = read_tensor(&r, slots, err);
-    for (int i = 0; e == AURIS_OK && i < N_SLOTS; i++)
-        if (!slots[i].seen)
-            e = auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' is missing", slots[i].name);
     if (e == AURIS_OK)
-        derive(v);
+        e = auris__vad_finish(v, slots, err);
     return e;
 }

@@ -9,6 +9,7 @@
 #include "cli/convert.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/vad.h"
 #include "model/model.h"
 
 #include <stdio.h>
@@ -47,7 +48,8 @@ int cli_cmd_convert(int argc, char **argv)
         return 2;
     if (conv_opts[3].value) {
         printf("usage: auris convert IN -o OUT [--type f32|f16|bf16|q8_0]\n\n"
-               "Writes any supported checkpoint as a native auris file.\n\noptions:\n");
+               "Writes any supported checkpoint as a native auris file. A Silero VAD model\n"
+               "(whisper.cpp ggml) becomes a native VAD file (f32).\n\noptions:\n");
         for (int i = 0; i < N_COPTS; i++)
             printf("  --%-12s %s\n", conv_opts[i].name, conv_opts[i].help);
         return 0;
@@ -57,6 +59,8 @@ int cli_cmd_convert(int argc, char **argv)
                         "auris: error: one input and --output are required\n");
         return 2;
     }
+    if (cli_vad_file_kind(pos[0])) /* a Silero VAD model: written by the VAD writer */
+        return cli_vad_convert(pos[0], conv_opts[0].value, conv_opts[1].value);
     enum auris__dtype type = AURIS_DT_F16;
     if (conv_opts[1].value && parse_type(conv_opts[1].value, &type) != 0) {
         fprintf(stderr, "auris: error: argument --type: invalid choice: '%s' (choose from 'f32', "

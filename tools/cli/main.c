@@ -479,7 +479,11 @@ int cli_load_model(const char *name_or_path, const char *assets, auris_model **m
     mp.assets_dir = assets;
     mp.official_name = official;
     int rc = 0;
-    if (auris_model_load(path, &mp, model, &err) != AURIS_OK) {
+    if (cli_vad_file_kind(path)) {
+        fprintf(stderr, "auris: error: %s is a Silero VAD model, not a Whisper model (give it "
+                        "to --vad_model)\n", path);
+        rc = -1;
+    } else if (auris_model_load(path, &mp, model, &err) != AURIS_OK) {
         fprintf(stderr, "auris: error: %s\n", err.message);
         rc = -1;
     }
@@ -647,6 +651,8 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "auris: error: the following arguments are required: --model\n");
         return 2;
     }
+    if (cli_vad_file_kind(simple_opts[0].value)) /* a Silero VAD model, not a Whisper one */
+        return cli_vad_info(simple_opts[0].value);
     auris_model *m = NULL;
     if (cli_load_model(simple_opts[0].value, simple_opts[1].value, &m) != 0)
         return 1;

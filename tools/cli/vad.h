@@ -26,6 +26,14 @@ int cli_vad_read_params(struct opt *opts, int n_opts, struct auris_vad_params *p
 /* argv[1] is "vad". Returns the exit status (0, 1 on a failure, 2 on a usage error). */
 int cli_cmd_vad(int argc, char **argv);
 
+/* Silero VAD model files (vad_file.c). What the header of `path` says it is: 0 neither, 1
+ * whisper.cpp's ggml VAD file, 2 auris's native VAD file (enum auris__vad_kind). */
+int cli_vad_file_kind(const char *path);
+/* `auris info` on a VAD file: one JSON line describing the model. Returns the exit status. */
+int cli_vad_info(const char *path);
+/* `auris convert` of a VAD file to the native format (type NULL or "f32"). Exit status. */
+int cli_vad_convert(const char *in, const char *out, const char *type);
+
 #endif
 
 /* `auris transcribe`'s VAD options (--vad, --vad_model, --vad_*, --batch_size). */
