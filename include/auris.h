@@ -357,8 +357,9 @@ enum auris_err auris_detect_language(auris_session *session, const float *pcm, s
 typedef struct auris_vad auris_vad;               /* immutable weights; shareable by threads */
 typedef struct auris_vad_stream auris_vad_stream; /* per-stream state (context, LSTM, scratch) */
 
-/* Loads whisper.cpp's ggml Silero VAD file (e.g. ggml-silero-v6.2.0.bin). Every tensor's name,
- * type, shape and values are validated: a malformed, truncated or hostile file gives
+/* Loads whisper.cpp's ggml Silero VAD file (e.g. ggml-silero-v6.2.0.bin) or auris's native VAD
+ * file (`auris convert` of it; docs/FORMAT.md), told apart by the first bytes. Every tensor's
+ * name, type, shape and values (and a native file's CRC-32) are validated: a malformed, truncated or hostile file gives
  * AURIS_ERR_FORMAT naming the file and what is wrong; AURIS_ERR_IO when it cannot be read.
  * On success *out is a model to release with auris_vad_free. Thread-safe. */
 enum auris_err auris_vad_load(const char *path, auris_vad **out, struct auris_error *err);

@@ -97,7 +97,7 @@ enum auris_err auris_vad_load(const char *path, auris_vad **out, struct auris_er
         return auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory");
     }
     if (size >= 4 && memcmp(data, "GGUF", 4) == 0) /* auris's native file (vad_native.c) */
-        e = auris__vad_parse_native(data, size, v, err);
+        e = auris__vad_parse_native(data, size, v, 1, err);
     else
         e = auris__vad_parse_ggml(data, size, v, err);
     free(data);

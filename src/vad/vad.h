@@ -97,9 +97,10 @@ enum auris__vad_kind auris__vad_sniff(const uint8_t *head, size_t n);
 
 /* Parses a native VAD file held in data[0..size) into vad (as auris__vad_parse_ggml). Every
  * header field, key, tensor info, offset and value is checked: FORMAT (UNSUPPORTED for a GGUF
- * file of another architecture). */
+ * file of another architecture). verify_sum is 1 everywhere but in the fuzz target, which also
+ * parses with 0 to reach the tensor infos behind the checksum. */
 enum auris_err auris__vad_parse_native(const uint8_t *data, size_t size, struct auris_vad *vad,
-                                       struct auris_error *err);
+                                       int verify_sum, struct auris_error *err);
 
 /* Writes vad as a native file at path (f32 tensors; the probabilities are bit-identical to the
  * source's). The file appears atomically (a temporary renamed); on failure nothing is left.

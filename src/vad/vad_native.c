@@ -7,8 +7,8 @@
  * names whisper.cpp's ggml file uses) as f32, and silero.crc32, zlib's CRC-32 of every byte of
  * the file except the 4 bytes of that value, so that damage anywhere is detected.
  * Invariants: the reader checks every count, length, type, dimension, offset and extent before
- * reading, verifies the checksum before any tensor is used, and accepts exactly the tensors of
- * the ggml reader (vad_load.c's slots, same shapes, finite values). The writer stores the
+ * reading, verifies the checksum before any tensor value is used, and accepts exactly the
+ * tensors of the ggml reader (vad_load.c's slots, same shapes, finite values). The writer stores the
  * loaded f32 arrays unchanged, so a converted file gives bit-identical probabilities; it builds
  * the file in memory and renames a finished temporary into place.
  */
@@ -67,6 +67,7 @@ struct nat {
     uint64_t alignment;
     int have_arch, have_version;
     size_t sum_pos; /* offset of the checksum value, 0 when absent */
+    int verify_sum; /* 0 only for the fuzz target, to reach what the checksum guards */
     struct auris_vad *v;
 };
 
@@ -308,7 +309,7 @@ static enum auris_err rd_tinfo(struct nat *n, struct auris__vad_slot *slots, str
     return AURIS_OK;
 }
 
-/* The header and key/values; the checksum is verified before anything else is trusted. */
+/* The header and key/values (the checksum is located here, verified once the layout is). */
 static enum auris_err rd_head(struct nat *n, uint64_t *n_tensors)
 {
     uint64_t version, n_kv;
@@ -331,9 +332,6 @@ static enum auris_err rd_head(struct nat *n, uint64_t *n_tensors)
     }
     if (!n->sum_pos)
         return auris__fail(n->err, AURIS_ERR_FORMAT, "vad: %s is missing", KEY_SUM);
-    enum auris_err e = check_sum(n);
-    if (e != AURIS_OK)
-        return e;
     if (!n->have_version)
         return auris__fail(n->err, AURIS_ERR_FORMAT, "vad: silero.version is missing");
     if (*n_tensors != AURIS__VAD_N_SLOTS)
@@ -343,9 +341,9 @@ static enum auris_err rd_head(struct nat *n, uint64_t *n_tensors)
 }
 
 enum auris_err auris__vad_parse_native(const uint8_t *data, size_t size, struct auris_vad *v,
-                                       struct auris_error *err)
+                                       int verify_sum, struct auris_error *err)
 {
-    struct nat n = {.r = {data, size, 0}, .err = err, .v = v};
+    struct nat n = {.r = {data, size, 0}, .err = err, .v = v, .verify_sum = verify_sum};
     struct auris__vad_slot slots[AURIS__VAD_N_SLOTS];
     struct tinfo ti[AURIS__VAD_N_SLOTS];
     uint64_t nt = 0;
@@ -364,14 +362,17 @@ enum auris_err auris__vad_parse_native(const uint8_t *data, size_t size, struct 
     for (int i = 0; i < AURIS__VAD_N_SLOTS; i++) {
         if (ti[i].off > avail || ti[i].nbytes > avail - ti[i].off)
             return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensor '%s' (%llu bytes at offset "
-                               "%llu) lies outside the data section of %zu bytes", ti[i].name,
-                               (unsigned long long)ti[i].nbytes, (unsigned long long)ti[i].off,
-                               avail);
+                               "%llu) lies outside the data section of %zu bytes (a truncated "
+                               "file?)", ti[i].name, (unsigned long long)ti[i].nbytes,
+                               (unsigned long long)ti[i].off, avail);
         for (int j = 0; j < i; j++)
             if (ti[i].off < ti[j].off + ti[j].nbytes && ti[j].off < ti[i].off + ti[i].nbytes)
                 return auris__fail(err, AURIS_ERR_FORMAT, "vad: tensors '%s' and '%s' overlap",
                                    ti[j].name, ti[i].name);
     }
+    /* the structure is sound (a cut file fails above); now every byte must be what was written */
+    if (n.verify_sum && (e = check_sum(&n)) != AURIS_OK)
+        return e;
     for (int i = 0; e == AURIS_OK && i < AURIS__VAD_N_SLOTS; i++) {
         ti[i].slot->seen = 0;
         e = auris__vad_fill(ti[i].slot, ti[i].type, data + start + ti[i].off, ti[i].name, err);

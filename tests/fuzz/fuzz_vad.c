@@ -1,8 +1,10 @@
 /*
- * fuzz_vad.c — libFuzzer target: whisper.cpp's ggml Silero VAD files (src/vad/vad_load.c), then,
- * for whatever parses, one stream over a few windows of a fixed signal.
+ * fuzz_vad.c — libFuzzer target: Silero VAD model files, whisper.cpp's ggml layout
+ * (src/vad/vad_load.c) or auris's native one (src/vad/vad_native.c, chosen by the "GGUF" magic,
+ * parsed with its checksum and again without it), then, for whatever parses, one stream over a
+ * few windows of a fixed signal.
  *
- * Reference: whisper.cpp models/convert-silero-vad-to-ggml.py (the layout).
+ * Reference: whisper.cpp models/convert-silero-vad-to-ggml.py (the layout); docs/FORMAT.md.
  * Invariants: the parser sees an exactly-sized heap copy of the input; a failure carries a
  * message; every outcome frees the model and the stream.
  */
@@ -26,7 +28,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(buf, data, size);
     struct auris_error err = {0};
-    enum auris_err rc = auris__vad_parse_ggml(buf, size, v, &err);
+    enum auris_err rc;
+    if (size >= 4 && memcmp(buf, "GGUF", 4) == 0) {
+        /* native: with the checksum, then without it so that the tensor infos are reached */
+        rc = auris__vad_parse_native(buf, size, v, 1, &err);
+        if (rc != AURIS_OK && err.message[0] == '\0')
+            __builtin_trap();
+        if (rc != AURIS_OK) {
+            auris_vad_free(v);
+            v = calloc(1, sizeof *v);
+            if (!v) {
+                free(buf);
+                return 0;
+            }
+            memset(&err, 0, sizeof err);
+            rc = auris__vad_parse_native(buf, size, v, 0, &err);
+        }
+    } else {
+        rc = auris__vad_parse_ggml(buf, size, v, &err);
+    }
     if (rc != AURIS_OK && err.message[0] == '\0')
         __builtin_trap();
     if (rc == AURIS_OK) {

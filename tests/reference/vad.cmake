@@ -37,3 +37,13 @@ if(TARGET auris_cli)
   set_tests_properties(reference.vad.transcribe PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
                        LABELS reference)
 endif()
+# The native VAD file: `auris convert` of the ggml model gives byte-identical `auris vad` output
+# (segments and probabilities); `auris info` describes VAD files (vad_native.py).
+if(TARGET auris_cli)
+  add_test(NAME reference.vad.native
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/vad_native.py
+            --auris $<TARGET_FILE:auris_cli> --data ${AURIS_SHARED_DATA}
+            --work ${CMAKE_CURRENT_BINARY_DIR}/work-vad-native)
+  set_tests_properties(reference.vad.native PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
+                       LABELS reference)
+endif()

@@ -5,7 +5,11 @@ Copies of the shared ggml VAD model (../shared/data/silero-v6.2.0-ggml.bin): tru
 header and tensor-record boundary and at seeded offsets inside tensor data; seeded bit flips;
 targeted corruptions (bad magic, a Whisper ggml header, wrong model type, version,
 hyperparameters, n_dims, name length, tensor type, shape, a NaN weight, an unknown, duplicated
-or missing tensor, trailing junk); an empty file, a directory and a missing path.
+or missing tensor, trailing junk); an empty file, a directory and a missing path. Then the
+native file `auris convert` makes of it: truncations at every key, tensor-info and data
+boundary, seeded bit flips (all must fail: the CRC-32 sees them), targeted corruptions with the
+checksum recomputed (architecture, versions, counts, tensor type, shape, offsets, a NaN, a
+name), a zeroed checksum; and `auris convert` of a damaged model must fail leaving no file.
 
 Asserted for every run: exit status 0 or 1 (never a signal or sanitizer abort) and no sanitizer
 report; a failure prints exactly one line "auris: error: vad: ..." naming the file, and nothing
@@ -21,6 +25,7 @@ import random
 import struct
 import subprocess
 import sys
+import zlib
 
 MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehavior")
 
@@ -83,6 +88,117 @@ def patch_i32(b, off, v):
     return b[:off] + struct.pack("<i", v) + b[off + 4:]
 
 
+# ---- auris's native VAD file (what `auris convert` writes; docs/FORMAT.md) -------------------
+
+def native_layout(b):
+    """{'kv': [(key, value type offset, value offset)], 'sum': CRC offset, 'infos': [(name, start,
+    dims offset, type offset, offset offset)], 'end': end of the infos}."""
+    def u(fmt, o):
+        return struct.unpack_from(fmt, b, o)[0]
+    n_t, n_kv = u("<Q", 8), u("<Q", 16)
+    o, kv = 24, []
+    for _ in range(n_kv):
+        kl = u("<Q", o)
+        key = b[o + 8:o + 8 + kl].decode()
+        t = o + 8 + kl
+        kv.append((key, t, t + 4))
+        vt, o = u("<I", t), t + 4
+        if vt == 8:
+            o += 8 + u("<Q", o)
+        elif vt == 9:
+            o += 12 + 4 * u("<Q", o + 4)  # arrays of uint32 only
+        else:
+            o += 4
+    infos = []
+    for _ in range(n_t):
+        start, nl = o, u("<Q", o)
+        name = b[o + 8:o + 8 + nl].decode()
+        o += 8 + nl
+        nd = u("<I", o)
+        infos.append((name, start, o + 4, o + 4 + 8 * nd, o + 8 + 8 * nd))
+        o += 4 + 8 * nd + 4 + 8
+    return {"kv": kv, "sum": [v for k, t, v in kv if k == "silero.crc32"][0], "infos": infos,
+            "end": o}
+
+
+def recrc(b, lay):
+    """b with its silero.crc32 value recomputed (a corruption the checksum cannot tell)."""
+    s = lay["sum"]
+    return b[:s] + struct.pack("<I", zlib.crc32(b[:s] + b[s + 4:])) + b[s + 4:]
+
+
+def native_cases(r, args, model, rng):
+    """Converts the shared model with `auris convert` and damages the result; every case must
+    fail (the CRC-32 catches what the structure checks do not)."""
+    nat = os.path.join(args.work, "native.gguf")
+    p = subprocess.run([args.auris, "convert", model, "-o", nat], capture_output=True, timeout=60)
+    if p.returncode != 0 or not os.path.exists(nat):
+        r.failures.append(f"auris convert: exit {p.returncode}, {p.stderr.decode()[-200:]!r}")
+        return
+    b = open(nat, "rb").read()
+    lay = native_layout(b)
+    r.bytes_case(b, "native: intact", must_fail=False)
+    data0 = (lay["end"] + 63) // 64 * 64
+    cuts = {0, 3, 4, 8, 23, 24, lay["sum"], lay["sum"] + 2, lay["end"] - 1, data0, data0 + 1,
+            len(b) - 1}
+    for _, start, dims, _, offp in lay["infos"]:
+        cuts |= {start, dims, offp + 4}
+    for k, t, v in lay["kv"]:
+        cuts |= {t, v}
+    cuts |= {rng.randrange(data0, len(b)) for _ in range(6 if args.quick else 16)}
+    if args.quick:
+        cuts = set(sorted(cuts)[::3]) | {data0, len(b) - 1}
+    for c in sorted(cuts):
+        r.bytes_case(b[:c], f"native: truncated at {c}")
+    for i in range(10 if args.quick else 30):
+        pos = rng.randrange(len(b)) if i % 2 else rng.randrange(data0 + 64)
+        flipped = bytearray(b)
+        flipped[pos] ^= 1 << rng.randrange(8)
+        r.bytes_case(bytes(flipped), f"native: bit flip at {pos}")  # the checksum must catch it
+    info = {name: (dims, typ, offp) for name, _, dims, typ, offp in lay["infos"]}
+    arch_v = [v for k, t, v in lay["kv"] if k == "general.architecture"][0]
+    ver_v = [v for k, t, v in lay["kv"] if k == "silero.version"][0]
+    nan_at = data0 + struct.unpack_from("<Q", b, info["_model.decoder.rnn.weight_ih"][2])[0]
+
+    def q(off, v):
+        return b[:off] + struct.pack("<Q", v) + b[off + 8:]
+
+    def i(off, v):
+        return b[:off] + struct.pack("<I", v) + b[off + 4:]
+    bias = info["_model.decoder.rnn.bias_ih"]
+    targeted = {
+        "architecture": b[:arch_v + 8] + b"whisper\0\0\0" + b[arch_v + 18:],
+        "version": i(ver_v + 12, 4),
+        "gguf version": i(4, 2),
+        "tensor count": q(8, 14),
+        "key count": q(16, 1 << 40),
+        "tensor type": i(bias[1], 8),
+        "shape": q(bias[0], 511),
+        "zero dim": q(bias[0], 0),
+        "misaligned offset": q(bias[2], struct.unpack_from("<Q", b, bias[2])[0] + 4),
+        "offset past the end": q(bias[2], 1 << 30),
+        "overlapping offsets": q(bias[2], 0),
+        "nan weight": b[:nan_at] + struct.pack("<f", float("nan")) + b[nan_at + 4:],
+        "tensor name": b[:lay["infos"][0][1] + 8] + b"X" + b[lay["infos"][0][1] + 9:],
+    }
+    for label, data in targeted.items():
+        r.bytes_case(recrc(data, lay) if len(data) == len(b) else data, f"native: {label}")
+    r.bytes_case(b[:lay["sum"]] + b"\0\0\0\0" + b[lay["sum"] + 4:], "native: zero checksum")
+    # a damaged input converts to nothing: an error and no output file
+    bad = os.path.join(args.work, "bad-in.bin")
+    out = os.path.join(args.work, "bad-out.gguf")
+    with open(bad, "wb") as f:
+        f.write(open(model, "rb").read()[:5000])
+    if os.path.exists(out):
+        os.remove(out)
+    p = subprocess.run([args.auris, "convert", bad, "-o", out], capture_output=True, timeout=60)
+    left = [f for f in os.listdir(args.work) if f.startswith("bad-out.gguf")]
+    if p.returncode != 1 or left or not p.stderr.decode().startswith("auris: error: vad: "):
+        r.failures.append(f"convert of a truncated model: exit {p.returncode}, left {left}, "
+                          f"{p.stderr.decode().strip()!r}")
+    r.runs += 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--auris", required=True)
@@ -140,6 +256,7 @@ def main():
     }
     for label, data in targeted.items():
         r.bytes_case(data, label)
+    native_cases(r, args, model, rng)
     r.run(args.work, "a directory", True)
     r.run(os.path.join(args.work, "does-not-exist.bin"), "missing path", True)
     for f in r.failures:

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 static struct opt vad_opts[] = {
-    {"vad_model", 0, OPT_STR, "Silero VAD model (whisper.cpp ggml; default: found in the "
+    {"vad_model", 0, OPT_STR, "Silero VAD model (whisper.cpp ggml or native; default: found in the "
      "assets/cache directory)", 0},
     {"output_format", 'f', OPT_STR, "json (default), tsv, or probs (one probability per "
      "window)", 0},

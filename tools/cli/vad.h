@@ -48,7 +48,7 @@ struct cli_vad_config {
 /* The transcribe options table entries, spliced into it by the CLI. */
 #define CLI_VAD_TRANSCRIBE_OPTS \
     {"vad", 0, OPT_BOOL, "transcribe only the speech Silero VAD finds (default: False)", 0}, \
-    {"vad_model", 0, OPT_STR, "Silero VAD model, whisper.cpp ggml (default: ggml-silero-v6.2.0.bin or silero-v6.2.0-ggml.bin in $AURIS_ASSETS, --assets or the cache directory)", 0}, \
+    {"vad_model", 0, OPT_STR, "Silero VAD model, whisper.cpp ggml or native (default: ggml-silero-v6.2.0.bin or silero-v6.2.0-ggml.bin in $AURIS_ASSETS, --assets or the cache directory)", 0}, \
     {"vad_threshold", 0, OPT_FLOAT, "VAD speech probability threshold (default: 0.5)", 0}, \
     {"vad_neg_threshold", 0, OPT_FLOAT, "VAD: speech ends below this probability (default: threshold - 0.15)", 0}, \
     {"vad_min_speech_duration_ms", 0, OPT_INT, "VAD: drop speech shorter than this (default: 250)", 0}, \
