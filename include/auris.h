@@ -253,6 +253,9 @@ struct auris_transcribe_params {
     int n_temperatures;          /* entries in `temperatures` (1 .. 256) */
     int beam_size;               /* beams at temperature 0; <= 1: greedy. Default 5 */
     int best_of;                 /* independent samples at temperature > 0; <= 1: one. Default 5 */
+    int sample_len;              /* most tokens sampled per window, 1 .. n_text_ctx/2 (224 for
+                                  * the official models); 0 (default): n_text_ctx/2, as the
+                                  * reference's DecodingOptions.sample_len = None */
     float patience;              /* beam search patience (> 0); NaN = None (1.0) */
     float length_penalty;        /* in [0, 1]; NaN = None (rank by sum_logprob / length) */
     uint64_t seed;               /* seed of the sampling random generator; default 0 */

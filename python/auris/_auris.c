@@ -401,7 +401,8 @@ static PyObject *callable_or_null(PyObject *o)
 static PyObject *Model_transcribe(ModelObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {
-        "audio", "language", "task", "temperatures", "beam_size", "best_of", "patience",
+        "audio", "language", "task", "temperatures", "beam_size", "best_of", "sample_len",
+        "patience",
         "length_penalty", "seed", "without_timestamps", "max_initial_timestamp",
         "suppress_tokens", "suppress_blank", "initial_prompt", "carry_initial_prompt", "prefix",
         "condition_on_previous_text", "compression_ratio_threshold", "logprob_threshold",
@@ -417,8 +418,8 @@ static PyObject *Model_transcribe(ModelObject *self, PyObject *args, PyObject *k
     unsigned long long seed = 0;
     const char *suppress = "-1";
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "O|ziOiiffKpfzpzpzpfffOpzzfOOO", kwlist, &audio, &p.language, &task,
-            &temps, &p.beam_size, &p.best_of, &p.patience, &p.length_penalty, &seed,
+            args, kw, "O|ziOiiiffKpfzpzpzpfffOpzzfOOO", kwlist, &audio, &p.language, &task,
+            &temps, &p.beam_size, &p.best_of, &p.sample_len, &p.patience, &p.length_penalty, &seed,
             &without_ts, &p.max_initial_timestamp, &suppress, &sup_blank, &p.initial_prompt,
             &carry, &p.prefix, &cond, &p.compression_ratio_threshold, &p.logprob_threshold,
             &p.no_speech_threshold, &clips, &word_ts, &p.prepend_punctuations,

@@ -12,6 +12,7 @@ class Model:
                  threads: int = ...) -> None: ...
     def transcribe(self, audio: Any, *, language: Optional[str] = ..., task: int = ...,
                    temperatures: Sequence[float] = ..., beam_size: int = ..., best_of: int = ...,
+                   sample_len: int = ...,
                    patience: float = ..., length_penalty: float = ..., seed: int = ...,
                    without_timestamps: bool = ..., max_initial_timestamp: float = ...,
                    suppress_tokens: Optional[str] = ..., suppress_blank: bool = ...,

@@ -193,7 +193,7 @@ class Whisper:
                 around suspected hallucinations.
             **decode_options: DecodingOptions fields: task ("transcribe" or "translate"),
                 language (code or name; None detects it), beam_size (None: greedy), best_of,
-                patience, length_penalty, prefix (text), suppress_tokens, suppress_blank,
+                sample_len (most tokens per window; None: n_text_ctx // 2), patience, length_penalty, prefix (text), suppress_tokens, suppress_blank,
                 without_timestamps, max_initial_timestamp, fp16 (ignored: auris computes in
                 fp32), prompt (ignored, as transcribe() overrides it), and auris's seed for
                 sampling at temperature > 0.
@@ -213,9 +213,9 @@ class Whisper:
             raise TypeError(f"transcribe() got an unexpected keyword argument "
                             f"'{sorted(unknown)[0]}'")
         opts = dict(decode_options)
-        if opts.get("sample_len") is not None:
-            raise ValueError("auris does not support sample_len (windows decode up to "
-                             "n_text_ctx // 2 tokens, the reference's default)")
+        sample_len = opts.get("sample_len")
+        if sample_len is not None and int(sample_len) < 1:
+            raise ValueError(f"sample_len must be >= 1 (or None), got {sample_len!r}")
         task = opts.get("task", "transcribe")
         if task not in ("transcribe", "translate"):
             raise ValueError(f"task must be 'transcribe' or 'translate', got {task!r}")
@@ -255,6 +255,7 @@ class Whisper:
                 temperatures=temps,
                 beam_size=0 if beam_size is None else int(beam_size),
                 best_of=1 if best_of is None else int(best_of),
+                sample_len=0 if sample_len is None else int(sample_len),
                 patience=_none_nan(opts.get("patience")),
                 length_penalty=_none_nan(opts.get("length_penalty")),
                 seed=int(opts.get("seed", 0)),

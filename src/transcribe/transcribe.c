@@ -173,6 +173,10 @@ static enum auris_err check_params(const auris_model *m, const struct auris_tran
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "patience requires beam_size to be given");
     if (p->beam_size > 1024 || p->best_of > 1024)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "beam_size and best_of must be <= 1024");
+    if (p->sample_len < 0 || p->sample_len > m->dims.n_text_ctx / 2)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG,
+                           "sample_len %d: expected 1 .. %d (n_text_ctx / 2), or 0 for that",
+                           p->sample_len, m->dims.n_text_ctx / 2);
     if (!isnan(p->max_initial_timestamp) && !(p->max_initial_timestamp >= 0))
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "max_initial_timestamp must be >= 0");
     if (p->n_clip_timestamps < 0 || p->n_clip_timestamps > MAX_CLIP_TIMESTAMPS ||
@@ -630,7 +634,7 @@ static enum auris_err setup(struct loop *L, int lang, int **suppress, int **pref
     L->opt.language_token = auris__tokenizer_language_token(m->tok, auris_language_code(lang));
     L->opt.without_timestamps = p->without_timestamps;
     L->opt.suppress_blank = p->suppress_blank;
-    L->opt.sample_len = m->dims.n_text_ctx / 2;
+    L->opt.sample_len = p->sample_len > 0 ? p->sample_len : m->dims.n_text_ctx / 2;
     L->opt.patience = p->patience;
     L->opt.length_penalty = p->length_penalty;
     L->opt.max_initial_timestamp = p->max_initial_timestamp;

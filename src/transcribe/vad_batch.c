@@ -256,7 +256,7 @@ static enum auris_err chunk_segments(struct batch *bt, int b, int len,
 }
 
 /* The options batched decoding supports; INVALID_ARG for the ones it cannot honour. */
-static enum auris_err check_batched(const struct auris_transcribe_params *p,
+static enum auris_err check_batched(const struct auris_transcribe_params *p, int n_text_ctx,
                                     struct auris_error *err)
 {
     const char *bad = p->word_timestamps ? "word timestamps"
@@ -270,6 +270,10 @@ static enum auris_err check_batched(const struct auris_transcribe_params *p,
     if (bad)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "batched decoding does not support %s "
                            "(it is greedy at temperature 0, without prompts)", bad);
+    if (p->sample_len < 0 || p->sample_len > n_text_ctx / 2)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG,
+                           "sample_len %d: expected 1 .. %d (n_text_ctx / 2), or 0 for that",
+                           p->sample_len, n_text_ctx / 2);
     return AURIS_OK;
 }
 
@@ -316,7 +320,7 @@ static enum auris_err setup(struct batch *bt, const float *pcm, const struct aur
     bt->o.language_token = auris__tokenizer_language_token(m->tok, auris_language_code(lang));
     bt->o.without_timestamps = p->without_timestamps;
     bt->o.suppress_blank = p->suppress_blank;
-    bt->o.sample_len = m->dims.n_text_ctx / 2;
+    bt->o.sample_len = p->sample_len > 0 ? p->sample_len : m->dims.n_text_ctx / 2;
     bt->o.temperature = 0.0f;
     bt->o.beam_size = 1;
     bt->o.best_of = 1;
@@ -374,7 +378,7 @@ enum auris_err auris__vad_run_batched(auris_session *s, const float *pcm,
                                       double t_max, struct auris_result *out,
                                       struct auris_error *err)
 {
-    enum auris_err e = check_batched(p, err);
+    enum auris_err e = check_batched(p, s->model->dims.n_text_ctx, err);
     if (e != AURIS_OK)
         return e;
     struct batch bt;

@@ -76,6 +76,7 @@ def main():
         (["--temperature", "1.5"], "empty temperature schedule"),
         (["--temperature_increment_on_fallback", "0"], "zero temperature increment"),
         (["--beam_size", "x"], "non-integer beam size"),
+        (["--sample_len", "0"], "zero sample_len"),
         (["--length_penalty", "2"], "length penalty outside [0, 1]"),
         (["--output_format", "docx"], "unknown output format"),
         (["--language", "klingon"], "unknown language"),

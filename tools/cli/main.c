@@ -58,6 +58,7 @@ static struct opt transcribe_opts[] = {
     {"temperature", 0, OPT_FLOAT, "temperature to use for sampling (default: 0)", 0},
     {"best_of", 0, OPT_STR, "number of candidates when sampling with non-zero temperature (default: 5)", 0},
     {"beam_size", 0, OPT_STR, "number of beams in beam search, only applicable when temperature is zero (default: 5)", 0},
+    {"sample_len", 0, OPT_STR, "most tokens sampled per 30-second window, 1 .. n_text_ctx/2; None: n_text_ctx/2 = 224 (default: None)", 0},
     {"patience", 0, OPT_FLOAT, "beam search patience; the default (1.0) is conventional beam search (default: None)", 0},
     {"length_penalty", 0, OPT_FLOAT, "token length penalty coefficient (alpha) in [0, 1]; None: simple length normalization (default: None)", 0},
     {"suppress_tokens", 0, OPT_STR, "comma-separated token ids to suppress; -1 = most special characters except common punctuation (default: -1)", 0},
@@ -284,12 +285,13 @@ static int read_decoding(struct run_config *c)
 {
     struct auris_transcribe_params *p = &c->p;
     double temperature = 0, inc = 0.2;
-    bool none_beam = false, none_best = false, fp16 = true;
+    bool none_beam = false, none_best = false, none_len = false, fp16 = true;
     if (read_task_language(p) ||
         args_get_double(topt("temperature"), &temperature) ||
         args_get_double(topt("temperature_increment_on_fallback"), &inc) ||
         get_optional_int(topt("beam_size"), &p->beam_size, &none_beam) ||
         get_optional_int(topt("best_of"), &p->best_of, &none_best) ||
+        get_optional_int(topt("sample_len"), &p->sample_len, &none_len) ||
         args_get_float(topt("patience"), &p->patience) ||
         args_get_float(topt("length_penalty"), &p->length_penalty) ||
         args_get_bool(topt("without_timestamps"), &p->without_timestamps) ||
@@ -304,6 +306,12 @@ static int read_decoding(struct run_config *c)
         p->beam_size = 0;
     if (none_best)
         p->best_of = 1;
+    if (none_len)
+        p->sample_len = 0;
+    else if (topt("sample_len") && topt("sample_len")->value && p->sample_len < 1) {
+        fprintf(stderr, "auris: error: --sample_len must be >= 1 (or None)\n");
+        return -1;
+    }
     if (isnan(temperature) || temperature < 0) {
         fprintf(stderr, "auris: error: argument --temperature: expected a number >= 0\n");
         return -1;
