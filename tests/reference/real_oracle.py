@@ -6,7 +6,8 @@ Debian's torch 1.13 calls the system BLAS (the netlib reference implementation u
 is installed), which needs over a minute for one base-model encoder pass; torch's bundled oneDNN
 (MKL-DNN) computes the same products 20x faster. patch() replaces, inside this process only:
   * whisper.model.Linear.forward (F.linear) and the decoder's logits product
-    x @ token_embedding.weight.T with oneDNN's linear;
+    x @ token_embedding.weight.T with oneDNN's linear (for a few rows, the transposed product
+    W x^T: see logits());
   * MultiHeadAttention.qkv_attention's two batched products (q k^T and w v) with oneDNN's
     linear, one (batch, head) at a time, when there are 64 query rows or more (the encoder, the
     decoder's first pass over a prompt); the scaling, mask, softmax and the returned qk (read by
@@ -47,6 +48,18 @@ def linear(x, w, b=None, cache=True):
     y = torch._C._nn.mkldnn_linear(_mk(x2, False), _mk(w, cache),
                                    None if b is None else _mk(b, cache))
     return y.to_dense().reshape(*x.shape[:-1], w.shape[0])
+
+
+def logits(x, w):
+    """x (..., k) @ w (n_vocab, k)^T for the decoder's output product. With few rows (the
+    decoding steps: one per beam or candidate) oneDNN's linear with x as its input reorders the
+    vocabulary matrix on every call (~0.2 s for base); with the roles swapped, the vocabulary
+    as the input and x as the weight, the same product takes a tenth of that."""
+    x2 = x.reshape(-1, x.shape[-1])
+    if not _ok(x, w) or x2.shape[0] >= 64:
+        return linear(x, w)
+    y = torch._C._nn.mkldnn_linear(_mk(w, True), _mk(x2, False), None).to_dense()
+    return y.t().reshape(*x.shape[:-1], w.shape[0])
 
 
 def _bmm_nt(a, b):
@@ -91,7 +104,7 @@ def patch():
         for block in self.blocks:
             x = block(x, xa, mask=self.mask, kv_cache=kv_cache)
         x = self.ln(x)
-        return linear(x, self.token_embedding.weight.to(x.dtype)).float()
+        return logits(x, self.token_embedding.weight.to(x.dtype)).float()
 
     orig_qkv = wm.MultiHeadAttention.qkv_attention
     wm.Linear.forward = linear_forward

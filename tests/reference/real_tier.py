@@ -154,6 +154,9 @@ def auris_opts(kw):
         o += ["--word_timestamps", "True"]
     if kw.get("sample_len"):
         o += ["--sample_len", str(kw["sample_len"])]
+    if "no_speech_threshold" in kw:
+        v = kw["no_speech_threshold"]
+        o += ["--no_speech_threshold", "None" if v is None else str(v)]
     if kw.get("fallback"):
         o += ["--temperature", "0", "--temperature_increment_on_fallback", "0.2",
               "--best_of", str(kw.get("best_of", 5))]
@@ -238,6 +241,8 @@ class Oracle:
                 "verbose": None}
         if kw.get("sample_len"):
             args["sample_len"] = kw["sample_len"]
+        if "no_speech_threshold" in kw:
+            args["no_speech_threshold"] = kw["no_speech_threshold"]
         t = time.time()
         try:
             r = whisper.transcribe(self.model, clip, **args)
@@ -431,9 +436,9 @@ def suite_langs(a, models, oracle, clips, jfk):
 
 
 def suite_silence(a, models, oracle, clips):
-    """silence: digital zeros (base hallucinates a confident ' You': kept by the reference's
-    rule, no_speech_prob > 0.6 but avg_logprob > -1); quiet: faint white noise (the no-speech
-    skip); noise: louder white noise (the temperature fallback). The sampled result after a
+    """silence: digital zeros and quiet: faint white noise (both the no-speech skip:
+    no_speech_prob > 0.6 and avg_logprob < -1); noise: louder white noise (the temperature
+    fallback). The sampled result after a
     fallback depends on each engine's random generator, so there the temperature-0 decode that
     fails the thresholds is compared (auris run without fallback: text, avg_logprob,
     no_speech_prob, compression ratio), and auris's full run must have left temperature 0
@@ -443,10 +448,13 @@ def suite_silence(a, models, oracle, clips):
     # compared (see above), base repeats itself on noise until the token limit, and
     # openai-whisper's full-size decodes at six temperatures (each beam and candidate with its
     # own copy of the cross-attention keys) made this suite cost minutes. The no-speech and
-    # fallback paths taken are checked below; jfk covers beam 5.
-    kw = {"fallback": True, "beam_size": None, "best_of": 2, "sample_len": 96}
+    # fallback paths taken are checked below; jfk covers beam 5. On the noise clip the greedy
+    # decode is improbable with a no-speech probability above 0.6, which the reference takes
+    # for silence without falling back: there no_speech_threshold is None, so it falls back.
+    base_kw = {"fallback": True, "beam_size": None, "best_of": 2, "sample_len": 96}
     for name in ("silence", "quiet", "noise"):
         p = clips[name]
+        kw = dict(base_kw, no_speech_threshold=None) if name == "noise" else base_kw
         ref = oracle.transcribe(p, **kw)
         calls = ref["decode_calls"]
         temps = [c["temperature"] for c in calls]
@@ -486,7 +494,7 @@ def suite_silence(a, models, oracle, clips):
               f" ({ref['language']}); sampled texts differ by design: "
               f"{got['text'].strip()[:40]!r} / {ref['text'].strip()[:40]!r}")
         t0 = run_auris(a.auris, [p], models["f16"], os.path.join(a.work, "out", name + "-t0"),
-                       auris_opts({"beam_size": kw["beam_size"], "sample_len": kw["sample_len"]}),
+                       auris_opts({k: v for k, v in kw.items() if k != "fallback"}),
                        a.data)[p]
         first = [c for c in calls if c["temperature"] == 0]
         seg = (t0.get("segments") or [{}])[0]
