@@ -26,7 +26,8 @@
 
 struct auris_model_params auris_model_default_params(void)
 {
-    struct auris_model_params p = {.assets_dir = NULL, .official_name = NULL};
+    struct auris_model_params p = {.assets_dir = NULL, .official_name = NULL,
+                                   .compute_type = AURIS_COMPUTE_DEFAULT};
     return p;
 }
 
@@ -363,6 +364,9 @@ enum auris_err auris_model_load(const char *path, const struct auris_model_param
         rc = auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    m->compute = params ? params->compute_type : AURIS_COMPUTE_DEFAULT;
+    if ((rc = auris__compute_check(m->compute, err)))
+        goto fail;
     if ((rc = read_checkpoint(m, path, &ck, err)))
         goto fail;
     if ((rc = auris__model_bind(m, &ck, &inner))) {
