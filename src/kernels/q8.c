@@ -28,10 +28,13 @@ static void quantize_row(const float *x, int K, int8_t *q, float *d)
         const float *xb = x + (size_t)b * AURIS__QK8_0;
         float amax = 0.0f;
         for (int j = 0; j < AURIS__QK8_0; j++)
-            amax = fmaxf(amax, fabsf(xb[j]));
+            amax = fabsf(xb[j]) > amax ? fabsf(xb[j]) : amax;
         const float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
         for (int j = 0; j < AURIS__QK8_0; j++) {
-            float v = nearbyintf(xb[j] * id);
+            /* to nearest, ties to even: |v| <= 127 (+ an ulp) << 2^22, where adding and
+             * subtracting 1.5 * 2^23 rounds exactly so (an overflowing v is clamped) */
+            float v = xb[j] * id;
+            v = (v + 12582912.0f) - 12582912.0f;
             v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v; /* NaN input: 0 below */
             q[(size_t)b * AURIS__QK8_0 + (size_t)j] = v == v ? (int8_t)v : 0;
         }

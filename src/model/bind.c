@@ -192,6 +192,7 @@ static enum auris_err to_f32(struct binder *b, const struct auris__raw_tensor *t
     if (!dst)
         return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory for tensor '%s'", name);
     auris__to_f32(type, t->data, n, dst);
+    auris__model_release_pages(b->model, t->data, auris__dtype_bytes(type, n));
     enum auris_err rc = own(b, dst, name);
     if (!rc)
         *out = dst;

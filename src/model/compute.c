@@ -113,10 +113,13 @@ static float quantize_row(const float *x, int64_t k, int8_t *q)
 {
     float amax = 0.0f;
     for (int64_t i = 0; i < k; i++)
-        amax = fmaxf(amax, fabsf(x[i]));
+        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
     const float scale = amax > 0.0f ? 127.0f / amax : 1.0f;
     for (int64_t i = 0; i < k; i++) {
-        float v = nearbyintf(x[i] * scale); /* to nearest, ties to even (numpy's rint) */
+        /* to nearest, ties to even (numpy's rint): |x * scale| <= 127 (+ an ulp), far below
+         * 2^22, where adding and subtracting 1.5 * 2^23 rounds exactly so */
+        float v = x[i] * scale;
+        v = (v + 12582912.0f) - 12582912.0f;
         q[i] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
     }
     return scale;
