@@ -114,7 +114,7 @@ static void usage(FILE *f)
             "  transcribe AUDIO... --model MODEL  transcribe audio files ('-' reads stdin)\n"
             "  detect-language AUDIO --model MODEL detect the spoken language (first 30 s)\n"
             "  info --model PATH                  print a checkpoint's dimensions\n"
-            "  bench --model PATH [--threads N]   time the encoder and the decoder\n"
+            "  bench --model PATH [--threads N]   time the encoder and the decoder (--compute_type T)\n"
             "  models [--verify] [--json]         list official models and what is cached\n"
             "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
             "  serve --model MODEL [--port P]     OpenAI-compatible transcription server\n"
