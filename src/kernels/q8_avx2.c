@@ -34,19 +34,21 @@ static inline __m256i reduce8(const __m256i v[8])
                             _mm256_permute2x128_si256(h0123, h4567, 0x31));
 }
 
+/* One column the scalar way; the float steps are intrinsics so that no compiler contracts
+ * them into an FMA here (this file is built with -mfma; q8.c's twin has none). */
 static inline float scalar_col(const int8_t *qa, const float *da, int nb, const uint8_t *w)
 {
-    float s = 0.0f;
+    __m128 s = _mm_setzero_ps();
     for (int b = 0; b < nb; b++, w += AURIS__Q8_0_BYTES) {
         const __m256i a = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
         const __m256i v = block_dot(a, w);
         __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
         t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
-        const float scale = da[b] * auris__q8_block_d(w);
-        s = s + scale * (float)_mm_cvtsi128_si32(t);
+        const __m128 scale = _mm_mul_ss(_mm_set_ss(da[b]), _mm_set_ss(auris__q8_block_d(w)));
+        s = _mm_add_ss(s, _mm_mul_ss(scale, _mm_cvtsi32_ss(_mm_setzero_ps(), _mm_cvtsi128_si32(t))));
     }
-    return s;
+    return _mm_cvtss_f32(s);
 }
 
 void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
