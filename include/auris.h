@@ -200,6 +200,8 @@ struct auris_model_params auris_model_default_params(void);
  * directory (or its config.json / *.safetensors / index file). The format is detected from the
  * file's bytes, never its name. Every tensor's name, shape and size is validated; a malformed file gives
  * AURIS_ERR_FORMAT with a message naming the tensor or structure. `params` may be NULL.
+ * params->compute_type outside the enum is AURIS_ERR_INVALID_ARG, BFLOAT16 AURIS_ERR_UNSUPPORTED
+ * (see enum auris_compute_type); conversions it asks for happen here, once.
  * On success *out is a model to release with auris_model_free. Thread-safe. */
 enum auris_err auris_model_load(const char *path, const struct auris_model_params *params,
                                 auris_model **out, struct auris_error *err);

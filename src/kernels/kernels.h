@@ -23,8 +23,9 @@ enum auris__dtype {
 /* int8 rows with one f32 scale per row (CTranslate2's int8): `data` points to a struct
  * auris__i8r, not to the values (int8.c). Deliberately not an enumerator: switches over the
  * file types above stay as they are, no file format can declare it (outside ggml's id range),
- * and it is not auris__dtype_known; only the CTranslate2 loader makes such tensors, and only
- * the GEMM hook, auris__to_f32 and auris__row_to_f32 read them. */
+ * and it is not auris__dtype_known; only the CTranslate2 loader and --compute_type int8
+ * (model/compute.c) make such tensors, and only the GEMM hook, auris__to_f32 and
+ * auris__row_to_f32 read them. */
 #define AURIS_DT_I8R ((enum auris__dtype)1000)
 
 /* An int8 weight [rows][k] as CTranslate2 stores it: value = q / scale, scale = 127 / max|row|.
