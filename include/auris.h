@@ -145,6 +145,40 @@ struct auris_model_dims {
     int n_text_layer;
 };
 
+/* How the model's weight matrices are held and multiplied, named as CTranslate2 /
+ * faster-whisper name them (--compute_type). Activations are always computed in f32 on the CPU;
+ * the type says which form the weights take at load (the model is immutable afterwards):
+ *   DEFAULT       the weights as the file stores them (f32, f16, bf16, q8_0, CTranslate2 int8;
+ *                 q4_0/q4_1/q5_0/q5_1 are widened to f16)
+ *   FLOAT32       every weight matrix converted to f32 at load
+ *   FLOAT16       every weight matrix converted to f16 at load (auris multiplies f16 weights
+ *                 in f32 with F16C conversion, so unlike CTranslate2 this is efficient on CPUs)
+ *   INT8          every Linear weight (attention, MLP, token embedding = output projection) of
+ *                 encoder and decoder quantized per output row at load (scale 127 / max|row|,
+ *                 CTranslate2's int8), activations quantized per row at run time, exact int32
+ *                 dot products; the convolutions keep their stored type
+ *   INT8_FLOAT32  INT8 with the convolutions converted to f32
+ *   INT8_FLOAT16  INT8 with the convolutions converted to f16
+ *   BFLOAT16      refused with AURIS_ERR_UNSUPPORTED on every CPU auris supports today (no native
+ *                 bf16 arithmetic: CTranslate2 refuses it likewise); bf16 files still load with
+ *                 DEFAULT, FLOAT32 or FLOAT16 */
+enum auris_compute_type {
+    AURIS_COMPUTE_DEFAULT = 0,
+    AURIS_COMPUTE_FLOAT32,
+    AURIS_COMPUTE_FLOAT16,
+    AURIS_COMPUTE_BFLOAT16,
+    AURIS_COMPUTE_INT8,
+    AURIS_COMPUTE_INT8_FLOAT32,
+    AURIS_COMPUTE_INT8_FLOAT16
+};
+
+/* The faster-whisper name of a compute type ("default", "float32", "int8_float16", ...); NULL
+ * for a value outside the enum. Static string; thread-safe. */
+const char *auris_compute_type_name(enum auris_compute_type type);
+/* The compute type called `name` (the names above; "float" is float32 as in CTranslate2).
+ * Returns 0, or -1 (and leaves *out alone) for an unknown or NULL name. Thread-safe. */
+int auris_compute_type_from_name(const char *name, enum auris_compute_type *out);
+
 struct auris_model_params {
     /* Directory searched for gpt2.tiktoken / multilingual.tiktoken when the checkpoint carries no
      * vocabulary (OpenAI .pt files). NULL: $AURIS_ASSETS, then the model's own directory, then the
@@ -154,6 +188,8 @@ struct auris_model_params {
      * alignment heads (its decoder shape must match, else AURIS_ERR_INVALID_ARG). NULL: all
      * heads of the decoder's second half, as the reference does for unnamed models. */
     const char *official_name;
+    /* How the weights are held (see enum auris_compute_type). Default: AURIS_COMPUTE_DEFAULT. */
+    enum auris_compute_type compute_type;
 };
 
 /* Defaults for auris_model_load. */
@@ -164,9 +200,15 @@ struct auris_model_params auris_model_default_params(void);
  * directory (or its config.json / *.safetensors / index file). The format is detected from the
  * file's bytes, never its name. Every tensor's name, shape and size is validated; a malformed file gives
  * AURIS_ERR_FORMAT with a message naming the tensor or structure. `params` may be NULL.
+ * params->compute_type outside the enum is AURIS_ERR_INVALID_ARG, BFLOAT16 AURIS_ERR_UNSUPPORTED
+ * (see enum auris_compute_type); conversions it asks for happen here, once.
  * On success *out is a model to release with auris_model_free. Thread-safe. */
 enum auris_err auris_model_load(const char *path, const struct auris_model_params *params,
                                 auris_model **out, struct auris_error *err);
+
+/* The compute type the model was loaded with (its params' compute_type; DEFAULT when it was
+ * loaded without params). Thread-safe. */
+enum auris_compute_type auris_model_compute_type(const auris_model *model);
 
 /* Releases a model. Every session made from it must have been freed first. NULL-safe. */
 void auris_model_free(auris_model *model);

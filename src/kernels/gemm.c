@@ -488,6 +488,10 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
         auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, acc, scratch);
         return;
     }
+    /* q8_0 decoder steps: int8 dot products on the stored blocks (q8.c) */
+    if (bt == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 &&
+        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
+        return;
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0,
                          0};
     if (job_valid(&j))
@@ -548,6 +552,11 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
 {
     if (btype == AURIS_DT_I8R) { /* int8 weights have their own products; GELU after them */
         auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, 0, NULL);
+        auris__k_bias_gelu(M, N, C, ldc, NULL);
+        return;
+    }
+    if (btype == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 && N > 0 && ldc >= N &&
+        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, NULL) == 0) {
         auris__k_bias_gelu(M, N, C, ldc, NULL);
         return;
     }

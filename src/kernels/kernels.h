@@ -23,8 +23,9 @@ enum auris__dtype {
 /* int8 rows with one f32 scale per row (CTranslate2's int8): `data` points to a struct
  * auris__i8r, not to the values (int8.c). Deliberately not an enumerator: switches over the
  * file types above stay as they are, no file format can declare it (outside ggml's id range),
- * and it is not auris__dtype_known; only the CTranslate2 loader makes such tensors, and only
- * the GEMM hook, auris__to_f32 and auris__row_to_f32 read them. */
+ * and it is not auris__dtype_known; only the CTranslate2 loader and --compute_type int8
+ * (model/compute.c) make such tensors, and only the GEMM hook, auris__to_f32 and
+ * auris__row_to_f32 read them. */
 #define AURIS_DT_I8R ((enum auris__dtype)1000)
 
 /* An int8 weight [rows][k] as CTranslate2 stores it: value = q / scale, scale = 127 / max|row|.
@@ -100,6 +101,21 @@ void auris__gemm_i8r_ref(int M, int N, int K, const float *A, int lda, const str
                          const float *bias, float *C, int ldc);
 /* out[0..k) = row `row` of W dequantized as CTranslate2 does: (float)q * (1 / scale). */
 void auris__i8r_row_to_f32(const struct auris__i8r *w, int64_t row, float *out);
+
+/* C[M][N] (+)= A[M][K] . W^T (+ bias[N]) for a ggml q8_0 weight W = B[N][K] (row stride ldb,
+ * K and ldb multiples of 32) on int8 dot products: each row of A quantized per block of 32 at
+ * run time (d = max|x| / 127, f32), exact integer block sums scaled by both block scales, as
+ * ggml's q8_0 x q8_0 product (q8.c). Generic and AVX2 give the same bits, and a row's result
+ * does not depend on M. acc: add into C. scratch: the caller's buffer of
+ * AURIS__SCRATCH_FLOATS floats (NULL: the pool's thread-0 scratch, else allocated). Parallel
+ * over N. Returns 0, or -1 (nothing written) for bad sizes or when it could not get memory:
+ * the caller then takes its float path. */
+int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
+                     const void *B, int ldb, const float *bias, float *C, int ldc, int acc,
+                     float *scratch);
+/* The portable twin (single-threaded, plain loops, no acc; the same bits). */
+void auris__gemv_q8_0_ref(int M, int N, int K, const float *A, int lda, const void *B, int ldb,
+                          const float *bias, float *C, int ldc);
 
 /* Name of the implementation in use ("generic", "avx2"). */
 const char *auris__kernels_isa(void);

@@ -192,6 +192,7 @@ static enum auris_err to_f32(struct binder *b, const struct auris__raw_tensor *t
     if (!dst)
         return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory for tensor '%s'", name);
     auris__to_f32(type, t->data, n, dst);
+    auris__model_release_pages(b->model, t->data, auris__dtype_bytes(type, n));
     enum auris_err rc = own(b, dst, name);
     if (!rc)
         *out = dst;
@@ -229,6 +230,18 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
     size_t n = numel_of(n_dims, ne);
     dst->n_dims = n_dims;
     memcpy(dst->ne, ne, sizeof ne);
+    if (auris__dtype_known(raw_type(t)) || t->type == AURIS_DT_I8R) { /* --compute_type */
+        enum auris__dtype want = auris__compute_target(b->model->compute, raw_type(t), n_dims == 2);
+        if (want != raw_type(t) && (want != AURIS_DT_F32 || !t->is_bf16)) {
+            if (raw_type(t) == AURIS_DT_Q8_0 && ne[n_dims - 1] % AURIS__QK8_0)
+                return auris__fail(b->err, AURIS_ERR_FORMAT, "tensor '%s' is q8_0 but its rows "
+                                   "are not whole blocks", name);
+            struct auris__tensor src = *dst;
+            src.type = raw_type(t);
+            src.data = t->data;
+            return auris__weight_convert(b->model, name, &src, want, dst, b->err);
+        }
+    }
     if (t->is_bf16) {
         /* loaders that flag bfloat16 on an F16 type (.pt, safetensors) get f32 copies, as
          * before; the native format declares AURIS_DT_BF16 and is used in place below */
@@ -261,6 +274,7 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
     if (!p)
         return auris__fail(b->err, AURIS_ERR_NOMEM, "out of memory for tensor '%s'", name);
     memcpy(p, t->data, bytes);
+    auris__model_release_pages(b->model, t->data, bytes); /* the map's copy is not needed */
     rc = own(b, p, name);
     dst->data = rc ? NULL : p;
     return rc;

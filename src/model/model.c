@@ -26,7 +26,8 @@
 
 struct auris_model_params auris_model_default_params(void)
 {
-    struct auris_model_params p = {.assets_dir = NULL, .official_name = NULL};
+    struct auris_model_params p = {.assets_dir = NULL, .official_name = NULL,
+                                   .compute_type = AURIS_COMPUTE_DEFAULT};
     return p;
 }
 
@@ -363,6 +364,9 @@ enum auris_err auris_model_load(const char *path, const struct auris_model_param
         rc = auris__fail(err, AURIS_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    m->compute = params ? params->compute_type : AURIS_COMPUTE_DEFAULT;
+    if ((rc = auris__compute_check(m->compute, err)))
+        goto fail;
     if ((rc = read_checkpoint(m, path, &ck, err)))
         goto fail;
     if ((rc = auris__model_bind(m, &ck, &inner))) {
@@ -372,6 +376,10 @@ enum auris_err auris_model_load(const char *path, const struct auris_model_param
     if ((rc = adopt_owned(m, &ck, err)) || (rc = load_mel_filters(m, err)) ||
         (rc = load_tokenizer(m, &ck, params, err)))
         goto fail;
+    if (ck.n_vocab_tokens > 0) /* the tokenizer copied the embedded vocabulary (ggml) */
+        auris__model_release_pages(m, ck.vocab[0],
+                                   (size_t)(ck.vocab[ck.n_vocab_tokens - 1] - ck.vocab[0]) +
+                                       ck.vocab_len[ck.n_vocab_tokens - 1]);
     if (ck.n_specials && (rc = auris__hf_check_specials(m->tok, &ck, &inner))) {
         with_path(err, path, rc, &inner);
         goto fail;

@@ -85,6 +85,7 @@ struct auris_model {
     int n_maps;
     void **owned;                          /* buffers to free (auris__aligned_free) */
     int n_owned, cap_owned;
+    enum auris_compute_type compute;       /* set before bind: the form of the weights */
 };
 
 /* One named tensor as a loader found it in a file, before validation. */
@@ -181,6 +182,24 @@ int auris__model_add_map(auris_model *model, struct auris__mapping map);
  * `p` must come from auris__aligned_alloc; on failure it is freed here, so callers just report
  * AURIS_ERR_NOMEM. */
 int auris__model_own(auris_model *model, void *p);
+
+/* ---- compute types (compute.c) ------------------------------------------------------------ */
+
+/* AURIS_OK, INVALID_ARG for a value outside the enum, UNSUPPORTED for bfloat16 (no native bf16). */
+enum auris_err auris__compute_check(enum auris_compute_type type, struct auris_error *err);
+/* The element type a weight stored as `stored` takes under compute type `ct`: is_linear marks
+ * Linear/Embedding matrices (2-D), the rest are convolutions. AURIS_DT_I8R means quantize. */
+enum auris__dtype auris__compute_target(enum auris_compute_type ct, enum auris__dtype stored,
+                                        int is_linear);
+/* *dst = `src` (any stored type, rows of ne[n_dims-1]) converted to `want` (F32, F16 or I8R:
+ * per-row int8, CTranslate2's quantization) in one owned buffer; the mapped pages src came
+ * from are released (auris__model_release_pages). NOMEM on failure. */
+enum auris_err auris__weight_convert(auris_model *m, const char *name,
+                                     const struct auris__tensor *src, enum auris__dtype want,
+                                     struct auris__tensor *dst, struct auris_error *err);
+/* Drops the whole pages of [p, p + bytes) from the process when they lie in one of the model's
+ * read-only file maps (they are read back from the file if touched again); else nothing. */
+void auris__model_release_pages(const auris_model *m, const void *p, size_t bytes);
 
 /* ---- CTranslate2 models (ct2.c) --------------------------------------------------------- */
 

@@ -7,8 +7,11 @@
  * Invariants: the output is raw little-endian float32 [n_tokens][n_vocab]; the model's own mel
  * filterbank is used; nothing is printed on stdout.
  *
- * Usage: logits_dump MODEL AUDIO TOKENS OUT
- *   TOKENS: comma-separated ids (the start sequence included); OUT: the .f32 file to write.
+ * Usage: logits_dump MODEL AUDIO TOKENS OUT [COMPUTE_TYPE [step]]
+ *   TOKENS: comma-separated ids (the start sequence included); OUT: the .f32 file to write;
+ *   COMPUTE_TYPE: the model-load compute type (int8, float32, ...; default: as stored);
+ *   step: feed the tokens one decoder call each (the one-row products of real decoding)
+ *   instead of one call over the whole sequence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +53,10 @@ static int parse_tokens(const char *s, int **out, int *n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: logits_dump MODEL AUDIO TOKENS OUT\n");
+    struct auris_model_params mp = auris_model_default_params();
+    if (argc < 5 || argc > 7 || (argc >= 6 && auris_compute_type_from_name(argv[5], &mp.compute_type)) ||
+        (argc == 7 && strcmp(argv[6], "step"))) {
+        fprintf(stderr, "usage: logits_dump MODEL AUDIO TOKENS OUT [COMPUTE_TYPE [step]]\n");
         return 2;
     }
     struct auris_error err = {0};
@@ -65,7 +70,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "logits_dump: bad token list\n");
         goto done;
     }
-    if (auris_model_load(argv[1], NULL, &m, &err) ||
+    if (auris_model_load(argv[1], &mp, &m, &err) ||
         auris_audio_load(argv[2], &pcm, &n_samples, &err) ||
         auris__nn_state_init(&st, m, 2, &err)) {
         fprintf(stderr, "logits_dump: %s\n", err.message);
@@ -88,7 +93,14 @@ int main(int argc, char **argv)
     auris__mel_window(mel, d->n_mels, n_frames, 0, window);
     for (int i = 0; i < n; i++)
         rows[i] = i;
-    if (auris__encode(&st, window) || auris__decode(&st, tokens, n, rows, n, logits)) {
+    int failed = auris__encode(&st, window) != AURIS_OK;
+    if (argc == 7) /* one token per call: the rows go through the few-row (GEMV) products */
+        for (int i = 0; i < n && !failed; i++)
+            failed = auris__decode(&st, tokens + i, 1, rows, 1,
+                                   logits + (size_t)i * (size_t)d->n_vocab) != AURIS_OK;
+    else if (!failed)
+        failed = auris__decode(&st, tokens, n, rows, n, logits) != AURIS_OK;
+    if (failed) {
         fprintf(stderr, "logits_dump: the network failed (token out of range?)\n");
         goto done;
     }

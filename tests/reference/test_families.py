@@ -30,6 +30,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # compounded over 4 + 4 layers); the tolerances leave ~1.7x headroom.
 Q8_TOL = 0.15
 Q8_RMS_TOL = 0.025
+# The same for one token per decoder call (logits_dump ... step): q8_0 then runs on int8 dot
+# products (activations quantized per block of 32; measured on tiny, 128 rows: max 0.107, RMS
+# 0.017, held to the q8_0 tolerances above), and --compute_type int8 on the f16 file (weights
+# int8 per row, activations per row; measured max 0.154, RMS 0.022, top-1 94%).
+INT8_TOL = 0.25
+INT8_RMS_TOL = 0.04
 
 failures = []
 
@@ -139,6 +145,29 @@ def q8_logits(a, paths, audio, np, gf):
     check(rms <= Q8_RMS_TOL, f"q8_0 logits' RMS difference within {Q8_RMS_TOL} x std ({rms:.4f})")
     agree = float((l16.argmax(axis=1) == l8.argmax(axis=1)).mean())
     check(agree >= 0.9, f"q8_0 agrees with f16 on the top token in {agree:.0%} of rows")
+
+    # one token per call: the few-row products (q8_0 int8 dot products, int8 compute type)
+    for name, path, extra, tol, rtol, top in (
+            ("f16", paths["bin"], ["default", "step"], None, None, None),
+            ("q8_0 step", paths["q8_0"], ["default", "step"], Q8_TOL, Q8_RMS_TOL, 0.9),
+            ("int8 compute", paths["bin"], ["int8", "step"], INT8_TOL, INT8_RMS_TOL, 0.85)):
+        f = os.path.join(d, name.replace(" ", "_") + ".f32")
+        p = run([a.logits, path, audio, seq, f] + extra)
+        check(p.returncode == 0, f"logits_dump {' '.join(extra)} runs ({name})" +
+              ("" if p.returncode == 0 else f": {p.stderr.strip()}"))
+        if p.returncode:
+            return
+        lx = np.fromfile(f, dtype="<f4").reshape(l16.shape)
+        if tol is None:
+            ls = lx
+            continue
+        diff = float(np.abs(ls - lx).max() / ls.std())
+        rms = float(np.sqrt(((ls - lx) ** 2).mean()) / ls.std())
+        agree = float((ls.argmax(axis=1) == lx.argmax(axis=1)).mean())
+        print(f"      {name} vs f16 (one token per call): max {diff:.4f} x std, RMS {rms:.4f} x "
+              f"std, mean |d| {float(np.abs(ls - lx).mean()):.4f}, top-1 {agree:.1%}")
+        check(diff <= tol and rms <= rtol and agree >= top,
+              f"{name} logits within {tol} (max) / {rtol} (RMS) x std, top-1 >= {top:.0%}")
 
 
 def main():

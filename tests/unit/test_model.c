@@ -385,6 +385,79 @@ static void test_bind_dims(void **state)
     fixture_free(&f);
 }
 
+/* --compute_type at load: the names, the refusals, and what bind makes of f16 weights. */
+static void test_compute_type(void **state)
+{
+    (void)state;
+    enum auris_compute_type ct = AURIS_COMPUTE_DEFAULT;
+    static const char *const names[] = {"default", "float32", "float16", "bfloat16", "int8",
+                                        "int8_float32", "int8_float16"};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(auris_compute_type_from_name(names[i], &ct), 0);
+        assert_int_equal((int)ct, i);
+        assert_string_equal(auris_compute_type_name(ct), names[i]);
+    }
+    assert_int_equal(auris_compute_type_from_name("float", &ct), 0);
+    assert_int_equal(ct, AURIS_COMPUTE_FLOAT32);
+    assert_int_equal(auris_compute_type_from_name("int16", &ct), -1);
+    assert_int_equal(auris_compute_type_from_name(NULL, &ct), -1);
+    assert_null(auris_compute_type_name((enum auris_compute_type)7));
+    assert_int_equal(auris_model_default_params().compute_type, AURIS_COMPUTE_DEFAULT);
+    assert_int_equal(auris_model_compute_type(NULL), AURIS_COMPUTE_DEFAULT);
+    struct auris_model_params p = auris_model_default_params();
+    auris_model *out = NULL;
+    struct auris_error e = {0};
+    p.compute_type = AURIS_COMPUTE_BFLOAT16; /* refused before the file is even opened */
+    assert_int_equal(auris_model_load("/nonexistent/model.bin", &p, &out, &e),
+                     AURIS_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.message, "bfloat16"));
+    p.compute_type = (enum auris_compute_type)99;
+    assert_int_equal(auris_model_load("/nonexistent/model.bin", &p, &out, &e),
+                     AURIS_ERR_INVALID_ARG);
+    assert_null(out);
+
+    static const enum auris_compute_type cts[] = {AURIS_COMPUTE_FLOAT32, AURIS_COMPUTE_INT8,
+                                                  AURIS_COMPUTE_INT8_FLOAT32};
+    for (size_t c = 0; c < AURIS_ARRAY_LEN(cts); c++) {
+        struct fixture f;
+        fixture_make(&f, AURIS_DT_F16);
+        auris_model *m = calloc(1, sizeof *m);
+        assert_non_null(m);
+        m->compute = cts[c];
+        assert_int_equal(auris__model_bind(m, &f.ck, &e), AURIS_OK);
+        assert_int_equal(auris_model_compute_type(m), cts[c]);
+        const int int8 = cts[c] != AURIS_COMPUTE_FLOAT32;
+        const struct auris__tensor *lin[] = {&m->enc[0].attn.q_w, &m->enc[0].mlp2_w,
+                                             &m->dec[0].cross.k_w, &m->tok_emb};
+        float row[4 * S];
+        for (size_t i = 0; i < AURIS_ARRAY_LEN(lin); i++) {
+            const struct auris__tensor *t = lin[i];
+            assert_int_equal(t->type, int8 ? AURIS_DT_I8R : AURIS_DT_F32);
+            const int64_t k = t->ne[1];
+            for (int64_t r = 0; r < t->ne[0]; r += 7) {
+                auris__row_to_f32(t, r, row);
+                for (int64_t j = 0; j < k; j++) { /* the fixture's value of element r*k+j */
+                    float want = auris__f16_to_f32(f16_of((int)(r * k + j)));
+                    /* int8: within half a step of the row's scale (max |w| < 0.6) */
+                    assert_true(fabsf(row[j] - want) <= (int8 ? 0.6f / 127.0f * 0.5f + 1e-6f : 0.0f));
+                }
+            }
+        }
+        if (int8) {
+            const struct auris__i8r *d = m->enc[0].mlp0_w.data;
+            assert_int_equal(d->rows, 4 * S);
+            assert_int_equal(d->k, S);
+        }
+        /* convolutions: stored type under int8, f32 under float32 and int8_float32 */
+        assert_int_equal(m->conv1_w.type,
+                         cts[c] == AURIS_COMPUTE_INT8 ? AURIS_DT_F16 : AURIS_DT_F32);
+        assert_int_equal(m->conv2_w.type,
+                         cts[c] == AURIS_COMPUTE_INT8 ? AURIS_DT_F16 : AURIS_DT_F32);
+        auris_model_free(m);
+        fixture_free(&f);
+    }
+}
+
 static void test_getters(void **state)
 {
     (void)state;
@@ -671,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_bind_tensor_errors),
         cmocka_unit_test(test_bind_dims),
         cmocka_unit_test(test_getters),
+        cmocka_unit_test(test_compute_type),
         cmocka_unit_test(test_ggml_parse_and_bind),
         cmocka_unit_test(test_ggml_hostile),
         cmocka_unit_test(test_load_ggml_file),

@@ -57,6 +57,8 @@ static double encode_flop(const struct auris_model_dims *d)
 
 static double tensor_bytes(const struct auris__tensor *t, double count)
 {
+    if (t->type == AURIS_DT_I8R) /* int8 rows and one f32 scale per row */
+        return count + (double)t->ne[0] * 4.0;
     size_t b = auris__dtype_bytes(t->type, (size_t)count);
     return b ? (double)b : count * 4.0;
 }
@@ -87,6 +89,7 @@ static struct opt bench_opts[] = {
     {"threads", 0, OPT_INT, "worker threads (default: all online CPUs)", 0},
     {"runs", 0, OPT_INT, "timed runs after one warm-up (default 5)", 0},
     {"help", 'h', OPT_FLAG, "show this help", 0},
+    {"compute_type", 0, OPT_STR, "weight type: default, float32, float16, int8, int8_float32, int8_float16", 0},
 };
 #define N_BOPTS ((int)(sizeof bench_opts / sizeof bench_opts[0]))
 
@@ -143,7 +146,8 @@ int cli_cmd_bench(int argc, char **argv)
     if (args_parse(argc, argv, 2, bench_opts, N_BOPTS, pos, 0, &n_pos) != 0)
         return 2;
     if (bench_opts[4].value) {
-        printf("usage: auris bench --model PATH [--threads N] [--runs N]\n\noptions:\n");
+        printf("usage: auris bench --model PATH [--threads N] [--runs N] [--compute_type T]\n\n"
+               "options:\n");
         for (int i = 0; i < N_BOPTS; i++)
             printf("  --%-12s %s\n", bench_opts[i].name, bench_opts[i].help);
         return 0;
@@ -158,6 +162,8 @@ int cli_cmd_bench(int argc, char **argv)
         fprintf(stderr, "auris: error: --runs must be in 1..1000 and --threads >= 0\n");
         return 2;
     }
+    if (cli_set_compute_type(bench_opts[5].value) != 0)
+        return 2;
     auris_model *m = NULL;
     if (cli_load_model(bench_opts[0].value, bench_opts[1].value, &m) != 0)
         return 1;
@@ -178,13 +184,14 @@ int cli_cmd_bench(int argc, char **argv)
         cJSON_Delete(name);
         int positions = AURIS_MIN(BENCH_POSITIONS, m->dims.n_text_ctx);
         double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions);
-        printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
+        printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"compute_type\": \"%s\", "
+               "\"runs\": %d, "
                "\"encode_ms\": %.1f, \"encode_gflop\": %.2f, \"encode_gflops\": %.1f, "
                "\"decode_mode\": \"greedy\", \"decode_ms_per_token\": %.3f, "
                "\"decode_positions\": %d, \"decode_mb_per_token\": %.2f, "
                "\"decode_gbps\": %.2f, \"peak_rss_mb\": %.1f}\n",
                model_json ? model_json : "null", auris__pool_size(s->nn.pool),
-               auris__kernels_isa(), runs, enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
+               auris__kernels_isa(), auris_compute_type_name(auris_model_compute_type(m)), runs, enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
                dec, positions, bytes / 1e6, dec > 0 ? bytes / 1e9 / (dec / 1e3) : 0.0,
                (double)ru.ru_maxrss / 1024.0);
         free(model_json);

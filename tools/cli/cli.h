@@ -7,6 +7,10 @@
 #include <auris.h>
 #include <stddef.h>
 
+/* The --compute_type for the next cli_load_model calls (faster-whisper's names; NULL or
+ * "default": the weights as stored). Returns 0, or -1 after a one-line error. */
+int cli_set_compute_type(const char *name);
+
 /* Loads a model, printing a one-line error on failure. Returns 0 or -1. */
 int cli_load_model(const char *path, const char *assets, auris_model **model);
 

@@ -78,6 +78,7 @@ static struct opt transcribe_opts[] = {
     {"max_line_count", 0, OPT_STR, "(requires --word_timestamps True) the maximum number of lines in a segment", 0},
     {"max_words_per_line", 0, OPT_STR, "(requires --word_timestamps True, no effect with --max_line_width) the maximum number of words in a segment", 0},
     {"threads", 0, OPT_STR, "worker threads (default 0: all online CPUs)", 0},
+    {"compute_type", 0, OPT_STR, "auris: weight type, as faster-whisper names it: default (as stored), float32, float16, int8, int8_float32, int8_float16; bfloat16 is refused on CPUs without native bf16 (default: default)", 0},
     {"clip_timestamps", 0, OPT_STR, "comma-separated start,end,start,end,... seconds of clips to process; the last end defaults to the end of the file (default: 0)", 0},
     {"hallucination_silence_threshold", 0, OPT_FLOAT, "(requires --word_timestamps True) skip silent periods longer than this threshold (in seconds) when a possible hallucination is detected", 0},
     {"without_timestamps", 0, OPT_BOOL, "auris: decode text only, one segment per window (default: False)", 0},
@@ -114,7 +115,7 @@ static void usage(FILE *f)
             "  transcribe AUDIO... --model MODEL  transcribe audio files ('-' reads stdin)\n"
             "  detect-language AUDIO --model MODEL detect the spoken language (first 30 s)\n"
             "  info --model PATH                  print a checkpoint's dimensions\n"
-            "  bench --model PATH [--threads N]   time the encoder and the decoder\n"
+            "  bench --model PATH [--threads N]   time the encoder and the decoder (--compute_type T)\n"
             "  models [--verify] [--json]         list official models and what is cached\n"
             "  convert IN -o OUT [--type T]       write auris's native format (f32|f16|bf16|q8_0)\n"
             "  serve --model MODEL [--port P]     OpenAI-compatible transcription server\n"
@@ -475,6 +476,21 @@ static void output_stem(const char *path, char *stem, size_t n)
 
 /* --model_dir of the current command, for resolving official names */
 static const char *g_model_dir;
+/* --compute_type of the current command */
+static enum auris_compute_type g_compute_type = AURIS_COMPUTE_DEFAULT;
+
+int cli_set_compute_type(const char *name)
+{
+    if (!name)
+        return 0;
+    if (auris_compute_type_from_name(name, &g_compute_type) != 0) {
+        fprintf(stderr, "auris: error: argument --compute_type: invalid choice: '%s' (choose from "
+                "'default', 'float32', 'float16', 'bfloat16', 'int8', 'int8_float32', "
+                "'int8_float16')\n", name);
+        return -1;
+    }
+    return 0;
+}
 
 int cli_load_model(const char *name_or_path, const char *assets, auris_model **model)
 {
@@ -486,6 +502,7 @@ int cli_load_model(const char *name_or_path, const char *assets, auris_model **m
         return -1; /* the resolver printed why */
     mp.assets_dir = assets;
     mp.official_name = official;
+    mp.compute_type = g_compute_type;
     int rc = 0;
     if (cli_vad_file_kind(path)) {
         fprintf(stderr, "auris: error: %s is a Silero VAD model, not a Whisper model (give it "
@@ -599,6 +616,8 @@ static int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "auris: error: cannot create output directory '%s'\n", c.out_dir);
         return 1;
     }
+    if (cli_set_compute_type(topt("compute_type")->value) != 0)
+        return 2;
     if (cli_vad_load(&c.vad, topt("assets")->value) != 0)
         return 1;
     auris_model *model = NULL;

@@ -1,0 +1,42 @@
+/*
+ * q8_impl.h — private to src/kernels: the q8_0 x int8 column kernels behind auris__gemv_q8_0
+ * (q8.c drives them; one per ISA, each with the same contract and the same bits).
+ *
+ * Reference: ggml's q8_0 x q8_0 dot product (ggml-quants.c ggml_vec_dot_q8_0_q8_0: activations
+ * quantized to int8 per block of 32, integer block sums, each scaled by both block scales).
+ * Invariants: per output column, s = 0; for each block b in order: s = s + (da[b] * dw[b]) *
+ * (float)isum[b], every step a separate IEEE operation (ISO C mode: no contraction), isum
+ * exact in int32; then v = s (+ bias[n]) and C = acc ? C + v : v. Any alignment of B.
+ */
+#ifndef AURIS_Q8_IMPL_H
+#define AURIS_Q8_IMPL_H
+
+#include "kernels/kernels.h"
+
+/* M rows of int8 activations: row m is qa[m * K .. +K) with block scales da[m * nb .. +nb). */
+struct auris__q8_rows {
+    int M, nb;                /* rows, blocks per row (K / 32) */
+    const int8_t *qa;         /* [M][K] */
+    const float *da;          /* [M][nb] */
+};
+
+/* Columns n0..n1 of C[m][n] = sum over blocks of row m of A times row n of B (q8_0 rows of
+ * row_bytes bytes), for every m < M; then + bias[n] when bias, and added into C when acc. */
+typedef void (*auris__q8_cols_fn)(const struct auris__q8_rows *a, int n0, int n1,
+                                  const uint8_t *B, size_t row_bytes, const float *bias, float *C,
+                                  int ldc, int acc);
+
+void auris__q8_cols_generic(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
+                            size_t row_bytes, const float *bias, float *C, int ldc, int acc);
+#if defined(AURIS_HAVE_X86)
+void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
+                         size_t row_bytes, const float *bias, float *C, int ldc, int acc);
+#endif
+
+/* The f32 scale of a q8_0 block (its little-endian f16 first two bytes). */
+static inline float auris__q8_block_d(const uint8_t *blk)
+{
+    return auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+}
+
+#endif /* AURIS_Q8_IMPL_H */
