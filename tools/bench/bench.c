@@ -11,7 +11,12 @@
  * projections); decode_bytes_per_token is what one greedy step must read, averaged over the
  * timed positions: every decoder weight and the token embedding (the logits) at their stored
  * element type, the f32 biases and norms, the self-attention K/V cache up to the position and
- * the f32 cross-attention K/V. The GFLOP/s and GB/s are those figures over the medians.
+ * the cross-attention K/V at their element type (f16 unless AURIS_CROSS_KV=f32). The GFLOP/s
+ * and GB/s are those figures over the medians. Beam 5 (decode_ms_per_step_beam5, timed in the
+ * same runs right after the greedy pass) is one step for all five beams: the network pass of
+ * the five rows and the KV-cache reorder (one beam duplicated per step), without the
+ * vocabulary math; its bytes count the weights and cross K/V once and five self-attention
+ * caches, and decode_beam5_ratio is its time over the greedy token's.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -63,7 +68,7 @@ static double tensor_bytes(const struct auris__tensor *t, double count)
 
 /* Bytes one decoding step of n_seq sequences reads, averaged over positions 0 .. positions-1:
  * the weights and cross K/V once, each sequence's self K/V. */
-static double decode_bytes(const auris_model *m, int positions, int n_seq)
+static double decode_bytes(const auris_model *m, int positions, int n_seq, double cross_bytes)
 {
     const struct auris_model_dims *d = &m->dims;
     double n = d->n_text_state, T = d->n_audio_ctx, sq = n * n;
@@ -77,7 +82,7 @@ static double decode_bytes(const auris_model *m, int positions, int n_seq)
         total += tensor_bytes(&b->mlp0_w, 4.0 * sq) + tensor_bytes(&b->mlp2_w, 4.0 * sq);
         total += (6.0 * n + 6.0 * n + 5.0 * n) * 4.0;   /* 3 norms, 6 attention + 2 MLP biases */
         total += n_seq * 2.0 * n * 4.0 * (positions + 1) / 2.0; /* self K/V, on average */
-        total += 2.0 * T * n * 4.0;                     /* cross K/V (f32) */
+        total += 2.0 * T * n * cross_bytes;             /* cross K/V */
     }
     return total;
 }
@@ -217,8 +222,9 @@ int cli_cmd_bench(int argc, char **argv)
         char *model_json = name ? cJSON_PrintUnformatted(name) : NULL;
         cJSON_Delete(name);
         int positions = AURIS_MIN(BENCH_POSITIONS, m->dims.n_text_ctx);
-        double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions, 1);
-        double bbytes = decode_bytes(m, positions, BENCH_BEAM);
+        double cb = s->nn.cross_type == AURIS_DT_F16 ? 2.0 : 4.0; /* cross K/V element */
+        double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions, 1, cb);
+        double bbytes = decode_bytes(m, positions, BENCH_BEAM, cb);
         printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"runs\": %d, "
                "\"encode_ms\": %.1f, \"encode_gflop\": %.2f, \"encode_gflops\": %.1f, "
                "\"decode_mode\": \"greedy\", \"decode_ms_per_token\": %.3f, "
