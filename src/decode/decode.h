@@ -178,15 +178,19 @@ void auris__decode_filter(const struct auris__decode_layout *lay,
 int auris__decode_group_size(const struct auris__decode_options *o, int *fin_cap,
                              struct auris_error *err);
 
-/* GreedyDecoder's pieces, for decoders driving several windows at once (the batched pipeline):
- * log(sum(exp(x))) in double (-inf when all are -inf), and the first index of the maximum. */
+/* The vocabulary math of a step (logits.c, its one home; also used by the batched pipeline):
+ * log(sum(exp(x))) in double (-inf when all are -inf), the first index of the maximum, and the
+ * k largest entries of x in descending order, ties to the lower index (topk; NaN skipped,
+ * missing entries filled with the lowest ids). */
 double auris__decode_log_sum_exp(const float *x, int n);
 int auris__decode_argmax(const float *x, int n);
+void auris__decode_top_k(const float *x, int n, int k, int *idx /* [k] */);
 
 /* The value a Python float parsed from the shortest decimal spelling of f would have. */
 double auris__py_float(float f);
 
-/* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index. */
+/* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index
+ * (language.c). */
 int auris__detect_language_encoded(struct auris_session *s, float *probs /* [n_langs] or NULL */);
 
 /* Strips leading/trailing whitespace in place as Python's str.strip() does. */

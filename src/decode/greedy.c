@@ -1,6 +1,6 @@
 /*
- * greedy.c — decoding helpers: the suppress list, the start sequence, text statistics, the
- * greedy entry point and language detection.
+ * greedy.c — decoding helpers: the suppress list, the start sequence, text statistics and the
+ * greedy entry point (language detection is language.c, the vocabulary math logits.c).
  *
  * Reference: openai/whisper decoding.py — DecodingTask._get_suppress_tokens, detect_language; and
  * utils.py compression_ratio. The decoding loop itself is in task.c (state machine) and
@@ -188,31 +188,6 @@ void auris__strip_inplace(char *text)
     text[e - b] = '\0';
 }
 
-/* log(sum(exp(x))) over finite entries, in double. */
-static double log_sum_exp(const float *x, int n)
-{
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
-    if (mx == -INFINITY)
-        return -INFINITY;
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        if (x[i] != -INFINITY)
-            s += exp((double)x[i] - (double)mx);
-    return (double)mx + log(s);
-}
-
-static int argmax_first(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris__decode_options *o,
                                     struct auris__decode_result *res, struct auris_error *err)
 {
@@ -235,25 +210,4 @@ enum auris_err auris__decode_greedy(struct auris_session *s, const struct auris_
     g.length_penalty = NAN;
     g.max_initial_timestamp = 1.0f;
     return auris__decode_window(s, &g, res, err);
-}
-
-int auris__detect_language_encoded(struct auris_session *s, float *probs)
-{
-    const auris_model *m = s->model;
-    const struct auris__specials *sp = auris__tokenizer_specials(m->tok);
-    if (sp->n_langs <= 0)
-        return -1;
-    auris__decoder_reset(&s->nn);
-    int row = 0;
-    if (auris__decode(&s->nn, &sp->sot, 1, &row, 1, s->logits) != AURIS_OK)
-        return -1;
-    const float *l = s->logits + sp->lang_begin;
-    int best = argmax_first(l, sp->n_langs);
-    if (probs) {
-        double lse = log_sum_exp(l, sp->n_langs);
-        for (int i = 0; i < sp->n_langs; i++)
-            probs[i] = (float)exp((double)l[i] - lse);
-    }
-    auris__decoder_reset(&s->nn);
-    return best;
 }

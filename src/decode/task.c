@@ -239,22 +239,6 @@ static void mask(float *x, long b, long e, int n)
         x[i] = -INFINITY;
 }
 
-/* log(sum(exp(x))) in double; -inf when every entry is -inf (or n == 0). */
-static double log_sum_exp(const float *x, int n)
-{
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
-    if (mx == -INFINITY)
-        return -INFINITY;
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        if (x[i] != -INFINITY)
-            s += exp((double)x[i] - (double)mx);
-    return (double)mx + log(s);
-}
-
 static void timestamp_rules(const struct run *r, float *x, const int *row, int len)
 {
     const struct auris__decode_layout *lay = r->lay;
@@ -285,8 +269,8 @@ static void timestamp_rules(const struct run *r, float *x, const int *row, int l
     }
 
     /* a timestamp when their total probability beats every single text token */
-    double all = log_sum_exp(x, V);
-    double ts = log_sum_exp(x + tb, V - tb) - all;
+    double all = auris__decode_log_sum_exp(x, V);
+    double ts = auris__decode_log_sum_exp(x + tb, V - tb) - all;
     float mx = -INFINITY;
     for (int i = 0; i < tb && i < V; i++)
         if (x[i] > mx)
@@ -320,19 +304,10 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static int argmax_first(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* A draw from softmax(x / T) (tokens at -inf are never drawn). */
 static int sample_token(const float *x, int n, double T, uint64_t *rng)
 {
-    int am = argmax_first(x, n);
+    int am = auris__decode_argmax(x, n);
     double mx = (double)x[am], total = 0.0;
     for (int i = 0; i < n; i++)
         if (x[i] != -INFINITY)
@@ -365,34 +340,14 @@ static bool greedy_update(const struct run *r, struct auris__decode_work *w, int
         int next = eot;
         if (row[len - 1] != eot) {
             next = r->temperature > 0.0 ? sample_token(x, V, r->temperature, rng)
-                                        : argmax_first(x, V);
-            float lp = (float)((double)x[next] - log_sum_exp(x, V));
+                                        : auris__decode_argmax(x, V);
+            float lp = (float)((double)x[next] - auris__decode_log_sum_exp(x, V));
             w->sum[g] += lp;
         }
         row[len] = next;
         all_done = all_done && next == eot;
     }
     return all_done;
-}
-
-/* The k largest entries of x in descending order, ties to the lower index (topk). */
-static void top_k(const float *x, int n, int k, int *idx)
-{
-    int have = 0;
-    for (int i = 0; i < n; i++) {
-        if (isnan(x[i]))
-            continue;
-        if (have == k && !(x[i] > x[idx[k - 1]]))
-            continue;
-        int p = have < k ? have++ : k - 1;
-        while (p > 0 && x[i] > x[idx[p - 1]]) {
-            idx[p] = idx[p - 1];
-            p--;
-        }
-        idx[p] = i;
-    }
-    for (int i = have; i < k; i++) /* fewer than k usable entries: fill with the lowest ids */
-        idx[i] = i;
 }
 
 /* Stable sort of order[0..n) by key descending (Python's sorted(..., reverse=True)). */
@@ -428,8 +383,8 @@ static bool beam_update(const struct run *r, struct auris__decode_work *w, const
     for (int j = 0; j < B; j++) {
         const float *x = w->logits + (size_t)j * V;
         const int *row = cur + (size_t)j * r->stride;
-        double lse = log_sum_exp(x, V);
-        top_k(x, V, B + 1, top);
+        double lse = auris__decode_log_sum_exp(x, V);
+        auris__decode_top_k(x, V, B + 1, top);
         for (int t = 0; t < B + 1; t++) {
             float lp = (float)((double)x[top[t]] - lse);
             float score = w->sum[j] + lp; /* float32, as the tensor sum */
@@ -649,7 +604,7 @@ enum auris_err auris__decode_run(const struct auris__decode_layout *lay,
             rc = src->first(src->ctx, cur, len, r.sot_index, w->first);
             if (rc == AURIS_OK) {
                 const float *at_sot = w->first + V;
-                res->no_speech_prob = exp((double)at_sot[lay->no_speech] - log_sum_exp(at_sot, V));
+                res->no_speech_prob = exp((double)at_sot[lay->no_speech] - auris__decode_log_sum_exp(at_sot, V));
                 for (int g = 0; g < r.n_group; g++)
                     memcpy(w->logits + (size_t)g * V, w->first, (size_t)V * sizeof(float));
             }
@@ -698,14 +653,4 @@ void auris__decode_filter(const struct auris__decode_layout *lay,
         return;
     r.sample_begin = sample_begin;
     apply_filters(&r, logits, row, len);
-}
-
-double auris__decode_log_sum_exp(const float *x, int n)
-{
-    return log_sum_exp(x, n);
-}
-
-int auris__decode_argmax(const float *x, int n)
-{
-    return argmax_first(x, n);
 }

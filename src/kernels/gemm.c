@@ -15,6 +15,7 @@
  */
 #include "kernels/kernels.h"
 #include "kernels/gemm_impl.h"
+#include "kernels/gemv_impl.h"
 #include "kernels/ops_impl.h"
 
 #if defined(AURIS_HAVE_X86)
@@ -364,11 +365,17 @@ static void blocked_task(void *ctx, int task, int thread, float *scratch)
 static void stream_task(const struct gemm_job *j, int task)
 {
     int n0 = task * j->nb, n1 = AURIS_MIN(j->N, n0 + j->nb);
-    if (j->b_is_kn)
-        j->isa->axpy_nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc, j->acc);
-    else
+    /* the few-row products of gemv.c / gemv_avx2.c; the ISA table's for the other types */
+    const struct auris__gemv_ops *g = auris__gemv_for(j->isa->name);
+    if (j->b_is_kn) {
+        if (!g->nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->C, j->ldc, j->acc))
+            j->isa->axpy_nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc,
+                            j->acc);
+    } else if (!g->nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
+                      j->ldc, j->acc)) {
         j->isa->gemv_nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
                         j->ldc, j->acc);
+    }
     if (j->gelu) /* bias is already in */
         auris__ops_for(j->isa->name)->bias_gelu(j->M, n1 - n0, j->C + n0, (size_t)j->ldc, NULL);
 }

@@ -188,4 +188,14 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
 void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
                                int ldb, float *C, int ldc, float *scratch);
 
+/* ---- few-row streaming products (gemv.c, gemv_avx2.c) ------------------------------------ */
+
+/* C[M][N] = A[M][K] · B[K][N] for B f32 or f16 (row stride ldb), single-threaded, any M: rows
+ * in register blocks, each B row segment read once per block (attention weights times the
+ * f16 cross-attention values). Other types or bad sizes: no-op. */
+void auris__gemm_nn_rows(int M, int N, int K, const float *A, int lda, const void *B,
+                         enum auris__dtype bt, int ldb, float *C, int ldc);
+/* dst[0..n) = src[0..n) as IEEE half (round to nearest even; generic and F16C agree). */
+void auris__k_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
 #endif /* AURIS_KERNELS_H */

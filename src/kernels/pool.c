@@ -13,7 +13,9 @@
  * (generation | task count | next task); threads claim tasks by compare-and-swap, so every task
  * runs exactly once, and the caller returns when `done` reaches the task count. Nobody waits for
  * a helper that never got a task: on a busy machine a descheduled helper costs nothing. Helpers
- * spin briefly for the next generation, then sleep on a condition variable.
+ * spin briefly for the next generation, then sleep on a condition variable; the caller, once
+ * its own share is done, spins as briefly for the last tasks and then sleeps on `done_cv`
+ * until the helper finishing the job's last task wakes it (no yield loop).
  * Invariants: helper i has thread index i + 1 and claims tasks only while i + 1 < the job's T
  * (read between loading a ticket and claiming from it, so it is that job's T), hence every
  * `thread` passed to a task indexes the running handle's scratch; fn/ctx/limit are rewritten
@@ -24,7 +26,6 @@
 #include "kernels/gemm_impl.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,6 +59,8 @@ struct helpers {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_int n_sleeping;
+    pthread_cond_t done_cv;   /* the caller waits here for the job's last task (under mu) */
+    atomic_int caller_waiting;
 };
 
 struct auris__pool {
@@ -88,7 +91,13 @@ static void run_tasks(struct helpers *h, int thread)
                                                    memory_order_acquire))
             continue; /* t was reloaded */
         h->fn(h->ctx, TICKET_NEXT(t), thread);
-        atomic_fetch_add_explicit(&h->done, 1, memory_order_release);
+        /* seq_cst pair with the caller's caller_waiting store: either the caller sees this
+         * count before it sleeps or this thread sees it waiting and wakes it */
+        if (atomic_fetch_add(&h->done, 1) + 1 == TICKET_N(t) && atomic_load(&h->caller_waiting)) {
+            pthread_mutex_lock(&h->mu);
+            pthread_cond_broadcast(&h->done_cv);
+            pthread_mutex_unlock(&h->mu);
+        }
         t = atomic_load_explicit(&h->ticket, memory_order_acquire);
     }
 }
@@ -145,6 +154,7 @@ static void helpers_free(struct helpers *h)
         pthread_join(h->threads[i], NULL);
     free(h->threads);
     pthread_cond_destroy(&h->cv);
+    pthread_cond_destroy(&h->done_cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
@@ -170,6 +180,13 @@ static struct helpers *helpers_create(void)
         free(h);
         return NULL;
     }
+    if (pthread_cond_init(&h->done_cv, NULL) != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        free(h->threads);
+        free(h);
+        return NULL;
+    }
     h->n = n;
     atomic_init(&h->limit, 0);
     atomic_init(&h->ticket, 0);
@@ -177,6 +194,7 @@ static struct helpers *helpers_create(void)
     atomic_init(&h->stop, 0);
     atomic_init(&h->taken, 0);
     atomic_init(&h->n_sleeping, 0);
+    atomic_init(&h->caller_waiting, 0);
     for (int i = 0; i < n; i++) {
         struct helper_arg *a = malloc(sizeof *a);
         if (a) {
@@ -289,12 +307,17 @@ static void run_job(struct helpers *h, int limit, auris__task_fn fn, void *ctx, 
         pthread_mutex_unlock(&h->mu);
     }
     run_tasks(h, 0);
-    for (int i = 0; atomic_load_explicit(&h->done, memory_order_acquire) < n_tasks; i++) {
-        if (i < SPIN_ITERS)
-            CPU_RELAX();
-        else
-            sched_yield();
+    for (int i = 0; i < SPIN_ITERS; i++) {
+        if (atomic_load_explicit(&h->done, memory_order_acquire) >= n_tasks)
+            return;
+        CPU_RELAX();
     }
+    pthread_mutex_lock(&h->mu);
+    atomic_store(&h->caller_waiting, 1);
+    while (atomic_load(&h->done) < n_tasks)
+        pthread_cond_wait(&h->done_cv, &h->mu);
+    atomic_store(&h->caller_waiting, 0);
+    pthread_mutex_unlock(&h->mu);
 }
 
 struct offset_ctx {

@@ -48,8 +48,8 @@ static void flash_task(void *c, int task, int thread)
     }
     for (int k0 = 0; k0 < a->n_kv; k0 += AURIS__FLASH_KB) {
         int kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0);
-        const float *kb = a->k + (size_t)k0 * a->ldk + (size_t)h * d;
-        const float *vb = a->v + (size_t)k0 * a->ldv + (size_t)h * d;
+        const float *kb = (const float *)a->k + (size_t)k0 * a->ldk + (size_t)h * d;
+        const float *vb = (const float *)a->v + (size_t)k0 * a->ldv + (size_t)h * d;
         auris__gemm_nt_serial(nq, kw, d, q, a->ldq, kb, AURIS_DT_F32, a->ldk, NULL, s, kw,
                               scratch);
         for (int i = 0; i < nq; i++) {
@@ -68,7 +68,7 @@ static void flash_task(void *c, int task, int thread)
 
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a)
 {
-    if (a->causal_past >= 0 || a->n_batch > 1) {
+    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_type != AURIS_DT_F32) {
         auris__attention_run(pool, a);
         return;
     }

@@ -25,6 +25,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int mul3(size_t a, size_t b, size_t c, size_t *out)
 {
@@ -119,8 +120,12 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
         goto nomem;
     st->enc_x = alloc_floats(enc_x);
     st->enc_buf = alloc_floats(st->enc_buf_len);
-    st->cross_k = alloc_floats(cross);
-    st->cross_v = alloc_floats(cross);
+    const char *kv_env = getenv("AURIS_CROSS_KV");
+    st->cross_type = kv_env && strcmp(kv_env, "f32") == 0 ? AURIS_DT_F32 : AURIS_DT_F16;
+    /* f16 elements take half a float: round the count up to whole floats */
+    size_t cross_floats = st->cross_type == AURIS_DT_F16 ? (cross + 1) / 2 : cross;
+    st->cross_k = alloc_floats(cross_floats);
+    st->cross_v = alloc_floats(cross_floats);
     st->self_k = alloc_floats(self);
     st->self_v = alloc_floats(self);
     st->dec_buf = alloc_floats(st->dec_buf_len);
@@ -264,6 +269,18 @@ static void add_range(void *c, size_t b, size_t e)
     auris__k_add(a->x + b, a->y + b, e - b);
 }
 
+/* dst[b..e) = src[b..e) as f16 (the cross-attention K/V store) */
+struct half_ctx {
+    const float *src;
+    uint16_t *dst;
+};
+
+static void half_range(void *c, size_t b, size_t e)
+{
+    const struct half_ctx *h = c;
+    auris__k_f32_to_f16(h->src + b, h->dst + b, e - b);
+}
+
 /* One pre-norm residual block over x [rows][n]: self-attention (optionally causal, with k/v
  * written to kbuf/vbuf at row kv_off and attending over kv_off+rows keys), optional
  * cross-attention over precomputed ck/cv [n_cross][n], and the MLP. */
@@ -272,7 +289,8 @@ struct block_io {
     size_t s_stride;
     float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off (of each sequence's slot) */
     int kv_off, causal;
-    const float *ck, *cv;
+    const void *ck, *cv; /* cross_type elements */
+    enum auris__dtype cross_type;
     int n_cross;
     const int *cross_index; /* per-sequence cross K/V: sequence b at ck/cv + index[b] * stride */
     size_t cross_bstride;
@@ -302,6 +320,7 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
         a.v = io->cv;
         a.n_kv = io->n_cross;
         a.causal_past = -1;
+        a.kv_type = io->cross_type;
         if (io->cross_index) {
             a.n_q = io->n_tok;
             a.n_batch = io->n_seq;
@@ -432,9 +451,21 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
     /* cross-attention keys/values of every decoder layer */
     for (int l = 0; l < d->n_text_layer; l++) {
         const struct auris__attn *w = &m->dec[l].cross;
-        float *ck = st->cross_k + (size_t)l * Tn, *cv = st->cross_v + (size_t)l * Tn;
-        auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, ck, n);
-        auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, cv, n);
+        if (st->cross_type == AURIS_DT_F32) {
+            float *ck = (float *)st->cross_k + (size_t)l * Tn;
+            float *cv = (float *)st->cross_v + (size_t)l * Tn;
+            auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, ck, n);
+            auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, cv, n);
+            continue;
+        }
+        /* f32 products into the idle encoder scratch [k Tn | v Tn], then stored as f16 */
+        float *kf = st->enc_buf, *vf = st->enc_buf + Tn;
+        auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, kf, n);
+        auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, vf, n);
+        struct half_ctx hk = {kf, (uint16_t *)st->cross_k + (size_t)l * Tn};
+        struct half_ctx hv = {vf, (uint16_t *)st->cross_v + (size_t)l * Tn};
+        auris__par_for(pool, Tn, 16384, half_range, &hk);
+        auris__par_for(pool, Tn, 16384, half_range, &hv);
     }
     st->n_past = 0;
     return AURIS_OK;
@@ -483,7 +514,7 @@ enum auris_err auris__nn_capture_init(struct auris__nn_state *st, struct auris_e
 
 /* Records layer l's alignment-head scores for `rows` new rows of one sequence: q [rows][n] is
  * the cross-attention query the layer just used, ck [n_audio_ctx][n] its keys. */
-static void capture_layer(struct auris__nn_state *st, int l, const float *q, const float *ck,
+static void capture_layer(struct auris__nn_state *st, int l, const float *q, const void *ck,
                           int rows)
 {
     const struct auris_model_dims *d = &st->model->dims;
@@ -496,8 +527,9 @@ static void capture_layer(struct auris__nn_state *st, int l, const float *q, con
             continue;
         int h = st->align_head[i];
         float *out = st->align_qk + ((size_t)i * d->n_text_ctx + (size_t)st->n_past) * T;
-        auris__gemm_nt(st->pool, rows, T, dh, q + (size_t)h * dh, n, ck + (size_t)h * dh,
-                       AURIS_DT_F32, n, NULL, out, T);
+        size_t es = st->cross_type == AURIS_DT_F16 ? 2 : 4;
+        auris__gemm_nt(st->pool, rows, T, dh, q + (size_t)h * dh, n,
+                       (const char *)ck + (size_t)h * dh * es, st->cross_type, n, NULL, out, T);
         size_t cnt = (size_t)rows * T;
         for (size_t k = 0; k < cnt; k++)
             out[k] *= s2;
@@ -570,11 +602,13 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
             io.kbuf += (size_t)st->slot[0] * Ln;
             io.vbuf += (size_t)st->slot[0] * Ln;
         }
-        io.ck = st->cross_k + (size_t)l * T * n;
-        io.cv = st->cross_v + (size_t)l * T * n;
+        size_t es = st->cross_type == AURIS_DT_F16 ? 2 : 4, lay_off = (size_t)l * T * n * es;
+        io.cross_type = st->cross_type;
+        io.ck = (const char *)st->cross_k + lay_off;
+        io.cv = (const char *)st->cross_v + lay_off;
         if (st->bcross_on) {
-            io.ck = st->bcross_k + (size_t)l * T * n;
-            io.cv = st->bcross_v + (size_t)l * T * n;
+            io.ck = (const char *)st->bcross_k + lay_off;
+            io.cv = (const char *)st->bcross_v + lay_off;
             io.cross_index = st->bcross_index;
             io.cross_bstride = (size_t)d->n_text_layer * T * n;
         }
@@ -609,6 +643,8 @@ enum auris_err auris__nn_batch_reserve(struct auris__nn_state *st, int n, struct
     if (!mul3((size_t)n * d->n_text_layer, (size_t)d->n_audio_ctx, (size_t)d->n_text_state,
               &count))
         return auris__fail(err, AURIS_ERR_NOMEM, "nn: batch of %d audios is too large", n);
+    if (st->cross_type == AURIS_DT_F16)
+        count = (count + 1) / 2; /* in whole floats */
     float *k = alloc_floats(count), *v = alloc_floats(count);
     if (!k || !v) {
         auris__aligned_free(k);
@@ -629,9 +665,10 @@ void auris__nn_batch_store(struct auris__nn_state *st, int b)
     if (!st || !st->model || b < 0 || b >= st->bcross_cap)
         return;
     const struct auris_model_dims *d = &st->model->dims;
-    size_t per = (size_t)d->n_text_layer * d->n_audio_ctx * d->n_text_state;
-    memcpy(st->bcross_k + (size_t)b * per, st->cross_k, per * sizeof(float));
-    memcpy(st->bcross_v + (size_t)b * per, st->cross_v, per * sizeof(float));
+    size_t per = (size_t)d->n_text_layer * d->n_audio_ctx * d->n_text_state *
+                 (st->cross_type == AURIS_DT_F16 ? 2 : 4); /* bytes per audio */
+    memcpy((char *)st->bcross_k + (size_t)b * per, st->cross_k, per);
+    memcpy((char *)st->bcross_v + (size_t)b * per, st->cross_v, per);
 }
 
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,

@@ -27,9 +27,13 @@ struct auris__nn_state {
     float *enc_buf;      /* scratch for conv im2col, attention and MLP (see nn_state_init) */
     size_t enc_buf_len;
 
-    /* cross-attention K/V per decoder layer, computed once per window */
-    float *cross_k;      /* [n_text_layer][n_audio_ctx][n_text_state] */
-    float *cross_v;      /* [n_text_layer][n_audio_ctx][n_text_state] */
+    /* cross-attention K/V per decoder layer, computed once per window and shared by every
+     * sequence (beams, samples) of that window; elements of cross_type: F16 (the default: half
+     * the bytes every decoding step reads, converted with F16C as they are read) or F32 (when
+     * the environment sets AURIS_CROSS_KV=f32) */
+    void *cross_k;       /* [n_text_layer][n_audio_ctx][n_text_state] */
+    void *cross_v;       /* [n_text_layer][n_audio_ctx][n_text_state] */
+    enum auris__dtype cross_type;
 
     /* self-attention KV cache, one slot per sequence */
     float *self_k;       /* [n_text_layer][n_slots][n_text_ctx][n_text_state] */
@@ -47,8 +51,8 @@ struct auris__nn_state {
      * batch slot b holding audio b's; while `bcross_on`, sequence i of auris__decode_batch
      * attends to slot bcross_index[i] instead of cross_k/cross_v. Allocated by
      * auris__nn_batch_reserve. */
-    float *bcross_k;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
-    float *bcross_v;     /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] */
+    void *bcross_k;      /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] cross_type */
+    void *bcross_v;      /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] cross_type */
     int bcross_cap;
     bool bcross_on;
     int bcross_index[16]; /* [AURIS__NN_MAX_SEQ] sequence i attends batch slot bcross_index[i]

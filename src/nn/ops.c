@@ -119,7 +119,8 @@ static void att_task(void *c, int task, int thread)
     int q0 = qb * AURIS__ATT_QB, nq = AURIS_MIN(AURIS__ATT_QB, a->n_q - q0);
     int d = a->d_head;
     size_t kv_off = a->n_batch > 1 ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
-    const float *kb = a->k + kv_off, *vb = a->v + kv_off;
+    size_t es = a->kv_type == AURIS_DT_F16 ? 2 : 4; /* bytes per K/V element */
+    const char *kb = (const char *)a->k + kv_off * es, *vb = (const char *)a->v + kv_off * es;
     size_t row0 = (size_t)b * (size_t)a->n_q + (size_t)q0; /* first query row of this task */
     /* keys after the block's last query position are masked for every row: skip them */
     int width = a->n_kv;
@@ -128,7 +129,7 @@ static void att_task(void *c, int task, int thread)
     float *s = a->s_buf + (size_t)thread * a->s_stride;
     float *scratch = auris__pool_scratch(ac->pool, thread);
     const float *q = a->q + row0 * a->ldq + (size_t)h * d;
-    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + (size_t)h * d, AURIS_DT_F32, a->ldk,
+    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + (size_t)h * d * es, a->kv_type, a->ldk,
                           NULL, s, width, scratch);
     float scale = 1.0f / sqrtf((float)d);
     for (int i = 0; i < nq; i++) {
@@ -137,8 +138,13 @@ static void att_task(void *c, int task, int thread)
             len = AURIS_MIN(width, a->causal_past + q0 + i + 1);
         softmax_row(s + (size_t)i * width, len, width, scale);
     }
-    auris__gemm_nn_serial(nq, d, width, s, width, vb + (size_t)h * d, a->ldv,
-                          a->out + row0 * a->ldo + (size_t)h * d, a->ldo, scratch);
+    float *out = a->out + row0 * a->ldo + (size_t)h * d;
+    if (a->kv_type == AURIS_DT_F16) /* f16 values: the streaming product converts them */
+        auris__gemm_nn_rows(nq, d, width, s, width, vb + (size_t)h * d * es, AURIS_DT_F16,
+                            a->ldv, out, a->ldo);
+    else
+        auris__gemm_nn_serial(nq, d, width, s, width, (const float *)vb + (size_t)h * d, a->ldv,
+                              out, a->ldo, scratch);
 }
 
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a)

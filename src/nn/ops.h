@@ -33,7 +33,8 @@ void auris__gelu(struct auris__pool *pool, float *x, size_t count);
  * keys/values at k/v + kv_index[b] * kv_bstride (each sequence its own KV-cache slot), with the
  * same n_kv and causal_past for all; n_batch <= 1 is a single batch at k/v. */
 struct auris__attention {
-    const float *q, *k, *v;
+    const float *q;
+    const void *k, *v; /* kv_type elements */
     int ldq, ldk, ldv;
     float *out;
     int ldo;
@@ -43,7 +44,9 @@ struct auris__attention {
     size_t s_stride;
     int n_batch;
     const int *kv_index; /* [n_batch] */
-    size_t kv_bstride;   /* floats between consecutive kv_index slots */
+    size_t kv_bstride;   /* elements between consecutive kv_index slots */
+    enum auris__dtype kv_type; /* element type of k and v: F32 (0, the default) or F16;
+                                * ldk, ldv and offsets count elements */
 };
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
 
@@ -54,7 +57,7 @@ void auris__attention_run(struct auris__pool *pool, const struct auris__attentio
 
 /* The same attention computed with an online softmax over blocks of keys (attention.c), for
  * unmasked single-batch attention (the encoder): s_stride >= AURIS__FLASH_STRIDE suffices.
- * Causal or batched requests are passed to auris__attention_run (and its s_stride rule). */
+ * Causal, batched or f16 requests are passed to auris__attention_run (and its s_stride rule). */
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a);
 
 #endif /* AURIS_NN_OPS_H */

@@ -11,7 +11,12 @@
  * projections); decode_bytes_per_token is what one greedy step must read, averaged over the
  * timed positions: every decoder weight and the token embedding (the logits) at their stored
  * element type, the f32 biases and norms, the self-attention K/V cache up to the position and
- * the f32 cross-attention K/V. The GFLOP/s and GB/s are those figures over the medians.
+ * the cross-attention K/V at their element type (f16 unless AURIS_CROSS_KV=f32). The GFLOP/s
+ * and GB/s are those figures over the medians. Beam 5 (decode_ms_per_step_beam5, timed in the
+ * same runs right after the greedy pass) is one step for all five beams: the network pass of
+ * the five rows and the KV-cache reorder (one beam duplicated per step), without the
+ * vocabulary math; its bytes count the weights and cross K/V once and five self-attention
+ * caches, and decode_beam5_ratio is its time over the greedy token's.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -63,8 +68,9 @@ static double tensor_bytes(const struct auris__tensor *t, double count)
     return b ? (double)b : count * 4.0;
 }
 
-/* Bytes one greedy decoding step reads, averaged over positions 0 .. positions-1. */
-static double decode_bytes(const auris_model *m, int positions)
+/* Bytes one decoding step of n_seq sequences reads, averaged over positions 0 .. positions-1:
+ * the weights and cross K/V once, each sequence's self K/V. */
+static double decode_bytes(const auris_model *m, int positions, int n_seq, double cross_bytes)
 {
     const struct auris_model_dims *d = &m->dims;
     double n = d->n_text_state, T = d->n_audio_ctx, sq = n * n;
@@ -77,8 +83,8 @@ static double decode_bytes(const auris_model *m, int positions)
             total += tensor_bytes(sq_w[i], sq);
         total += tensor_bytes(&b->mlp0_w, 4.0 * sq) + tensor_bytes(&b->mlp2_w, 4.0 * sq);
         total += (6.0 * n + 6.0 * n + 5.0 * n) * 4.0;   /* 3 norms, 6 attention + 2 MLP biases */
-        total += 2.0 * n * 4.0 * (positions + 1) / 2.0; /* self K/V, on average */
-        total += 2.0 * T * n * 4.0;                     /* cross K/V (f32) */
+        total += n_seq * 2.0 * n * 4.0 * (positions + 1) / 2.0; /* self K/V, on average */
+        total += 2.0 * T * n * cross_bytes;             /* cross K/V */
     }
     return total;
 }
@@ -93,7 +99,37 @@ static struct opt bench_opts[] = {
 };
 #define N_BOPTS ((int)(sizeof bench_opts / sizeof bench_opts[0]))
 
-static int run_bench(auris_session *s, int runs, double *enc_ms, double *dec_ms)
+#define BENCH_BEAM 5
+
+/* One beam-search pass of `positions` steps over BENCH_BEAM beams: the first token on one
+ * sequence, then the cache shared out and every step decodes all beams together followed by a
+ * reorder in which beam 1 continues beam 0 and the last beam is dropped (one beam duplicated per
+ * step, the common case of the reference's beam update). Returns ms per step, or < 0. */
+static double beam_pass(auris_session *s, int positions)
+{
+    static const int src[BENCH_BEAM] = {0, 0, 1, 2, 3};
+    static const int zeros[BENCH_BEAM] = {0};
+    int tok[BENCH_BEAM] = {50257}, row = 0;
+    double t0 = now_ms();
+    auris__decoder_reset(&s->nn);
+    if (auris__decode(&s->nn, tok, 1, &row, 1, s->work.logits) != AURIS_OK ||
+        auris__kv_reorder(&s->nn, BENCH_BEAM, zeros) != AURIS_OK)
+        return -1.0;
+    for (int p = 1; p < positions; p++) {
+        for (int b = 0; b < BENCH_BEAM; b++)
+            tok[b] = (p * 31 + b * 7919) % 50000;
+        if (auris__decode_batch(&s->nn, BENCH_BEAM, tok, 1, &row, 1, s->work.logits) !=
+                AURIS_OK ||
+            auris__kv_reorder(&s->nn, BENCH_BEAM, src) != AURIS_OK)
+            return -1.0;
+    }
+    double ms = (now_ms() - t0) / positions;
+    auris__decoder_reset(&s->nn);
+    return ms;
+}
+
+static int run_bench(auris_session *s, int runs, double *enc_ms, double *dec_ms,
+                     double *beam_ms)
 {
     const auris_model *m = s->model;
     const struct auris_model_dims *d = &m->dims;
@@ -108,9 +144,14 @@ static int run_bench(auris_session *s, int runs, double *enc_ms, double *dec_ms)
     int positions = BENCH_POSITIONS < d->n_text_ctx ? BENCH_POSITIONS : d->n_text_ctx;
     double *te = malloc(sizeof(double) * (size_t)(runs + 1));
     double *td = malloc(sizeof(double) * (size_t)(runs + 1));
-    if (!te || !td) {
+    double *tb = malloc(sizeof(double) * (size_t)(runs + 1));
+    struct auris_error err = {0};
+    if (!te || !td || !tb || auris__nn_reserve(&s->nn, BENCH_BEAM, &err) != AURIS_OK ||
+        auris__decode_work_reserve(&s->work, d->n_vocab, d->n_text_ctx, BENCH_BEAM, 1, &err) !=
+            AURIS_OK) {
         free(te);
         free(td);
+        free(tb);
         return -1;
     }
     int rc = 0;
@@ -129,13 +170,17 @@ static int run_bench(auris_session *s, int runs, double *enc_ms, double *dec_ms)
         double t2 = now_ms();
         te[r] = t1 - t0;
         td[r] = (t2 - t1) / positions;
+        if (rc == 0 && (tb[r] = beam_pass(s, positions)) < 0)
+            rc = -1;
     }
     if (rc == 0) {
         *enc_ms = median(te + 1, runs);
         *dec_ms = median(td + 1, runs);
+        *beam_ms = median(tb + 1, runs);
     }
     free(te);
     free(td);
+    free(tb);
     return rc;
 }
 
@@ -171,10 +216,10 @@ int cli_cmd_bench(int argc, char **argv)
     auris_session *s = NULL;
     struct auris_error err = {0};
     int rc = 1;
-    double enc = 0, dec = 0;
+    double enc = 0, dec = 0, beam = 0;
     if (auris_session_create(m, &sp, &s, &err) != AURIS_OK) {
         fprintf(stderr, "auris: error: %s\n", err.message);
-    } else if (run_bench(s, runs, &enc, &dec) != 0) {
+    } else if (run_bench(s, runs, &enc, &dec, &beam) != 0) {
         fprintf(stderr, "auris: error: benchmark failed\n");
     } else {
         struct rusage ru;
@@ -183,17 +228,23 @@ int cli_cmd_bench(int argc, char **argv)
         char *model_json = name ? cJSON_PrintUnformatted(name) : NULL;
         cJSON_Delete(name);
         int positions = AURIS_MIN(BENCH_POSITIONS, m->dims.n_text_ctx);
-        double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions);
+        double cb = s->nn.cross_type == AURIS_DT_F16 ? 2.0 : 4.0; /* cross K/V element */
+        double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions, 1, cb);
+        double bbytes = decode_bytes(m, positions, BENCH_BEAM, cb);
         printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"compute_type\": \"%s\", "
                "\"runs\": %d, "
                "\"encode_ms\": %.1f, \"encode_gflop\": %.2f, \"encode_gflops\": %.1f, "
                "\"decode_mode\": \"greedy\", \"decode_ms_per_token\": %.3f, "
                "\"decode_positions\": %d, \"decode_mb_per_token\": %.2f, "
-               "\"decode_gbps\": %.2f, \"peak_rss_mb\": %.1f}\n",
+               "\"decode_gbps\": %.2f, \"decode_ms_per_step_beam5\": %.3f, "
+               "\"decode_beam5_ratio\": %.2f, \"decode_mb_per_step_beam5\": %.2f, "
+               "\"decode_gbps_beam5\": %.2f, \"peak_rss_mb\": %.1f}\n",
                model_json ? model_json : "null", auris__pool_size(s->nn.pool),
-               auris__kernels_isa(), auris_compute_type_name(auris_model_compute_type(m)), runs, enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
-               dec, positions, bytes / 1e6, dec > 0 ? bytes / 1e9 / (dec / 1e3) : 0.0,
-               (double)ru.ru_maxrss / 1024.0);
+               auris__kernels_isa(), auris_compute_type_name(auris_model_compute_type(m)), runs,
+               enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
+               dec, positions, bytes / 1e6, dec > 0 ? bytes / 1e9 / (dec / 1e3) : 0.0, beam,
+               dec > 0 ? beam / dec : 0.0, bbytes / 1e6,
+               beam > 0 ? bbytes / 1e9 / (beam / 1e3) : 0.0, (double)ru.ru_maxrss / 1024.0);
         free(model_json);
         rc = 0;
     }
