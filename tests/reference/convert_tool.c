@@ -7,10 +7,13 @@
  * The logits mode encodes a fixed pseudo-random mel window, feeds a fixed 64-token sequence
  * (start sequence, then ordinary text tokens) and writes the [64][n_vocab] f32 logits raw.
  * The session-bytes mode prints the heap bytes one auris_session_create takes for MODEL (glibc
- * mallinfo2 before and after): the "buffers" of the native memory test.
+ * mallinfo2 before and after), with the caches and work buffers reserved for BEAM sequences as
+ * `auris bench` (its beam-5 pass) and a beam-5 transcription reserve them: the "buffers" of the
+ * native and CTranslate2 memory tests.
  * Prints one-line errors; exit 1 on failure. Lets the native tests run without depending on how
  * the CLI wires `auris convert`.
  */
+#include "decode/decode.h"
 #include "model/model.h"
 #include "nn/nn.h"
 
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #define N_SEQ 64
+#define BEAM 5
 
 static int dump_logits(const auris_model *m, const char *out)
 {
@@ -74,8 +78,13 @@ static int session_bytes(const auris_model *m)
     struct auris_session_params sp = {.n_threads = 0};
     auris_session *s = NULL;
     size_t before = heap_bytes();
-    if (auris_session_create(m, &sp, &s, &err) != AURIS_OK) {
+    const struct auris_model_dims *d = auris_model_get_dims(m);
+    if (auris_session_create(m, &sp, &s, &err) != AURIS_OK ||
+        auris__nn_reserve(&s->nn, BEAM, &err) != AURIS_OK ||
+        auris__decode_work_reserve(&s->work, d->n_vocab, d->n_text_ctx, BEAM, 1, &err) !=
+            AURIS_OK) {
         fprintf(stderr, "convert_tool: %s\n", err.message);
+        auris_session_free(s);
         return 1;
     }
     printf("%zu\n", heap_bytes() - before);
