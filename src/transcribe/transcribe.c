@@ -148,8 +148,9 @@ static enum auris_err check_language(const auris_model *m, const char *language,
 }
 
 /* The checks of the reference's DecodingOptions._verify_options and transcribe()'s inputs. */
-static enum auris_err check_params(const auris_model *m, const struct auris_transcribe_params *p,
-                                   int *lang, struct auris_error *err)
+enum auris_err auris__check_transcribe_params(const auris_model *m,
+                                              const struct auris_transcribe_params *p, int *lang,
+                                              struct auris_error *err)
 {
     if (p->task != AURIS_TASK_TRANSCRIBE && p->task != AURIS_TASK_TRANSLATE)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "unknown task %d", (int)p->task);
@@ -719,7 +720,7 @@ enum auris_err auris_transcribe_pcm(auris_session *s, const float *pcm, size_t n
     float *mel = NULL;
     int *suppress = NULL, *prefix = NULL;
     int lang = -1;
-    enum auris_err rc = check_params(m, &p, &lang, err);
+    enum auris_err rc = auris__check_transcribe_params(m, &p, &lang, err);
     if (rc != AURIS_OK)
         return rc;
     if (AURIS_N_FRAMES % m->dims.n_audio_ctx != 0)

@@ -19,6 +19,13 @@ struct auris__span {
     double start, end_time;
 };
 
+/* The checks of the reference's DecodingOptions._verify_options and transcribe()'s inputs, shared
+ * by every path that decodes (sequential, VAD, batched). Sets *lang to the language index (-1:
+ * detect). INVALID_ARG (or UNSUPPORTED for a language the model lacks) with the message. */
+enum auris_err auris__check_transcribe_params(const auris_model *m,
+                                              const struct auris_transcribe_params *p, int *lang,
+                                              struct auris_error *err);
+
 /* The reference's splitting of a window's decoded tokens (timestamps included, no
  * <|endoftext|>) at consecutive timestamp tokens, with the single-timestamp-ending rule and the
  * seek update. `spans` must hold n_tokens + 1 entries. Returns the number of spans and sets

@@ -255,8 +255,9 @@ static enum auris_err chunk_segments(struct batch *bt, int b, int len,
     return AURIS_OK;
 }
 
-/* The options batched decoding supports; INVALID_ARG for the ones it cannot honour. */
-static enum auris_err check_batched(const struct auris_transcribe_params *p, int n_text_ctx,
+/* The options batched decoding supports; INVALID_ARG for the ones it cannot honour (the
+ * common checks ran before, in auris__check_transcribe_params). */
+static enum auris_err check_batched(const struct auris_transcribe_params *p,
                                     struct auris_error *err)
 {
     const char *bad = p->word_timestamps ? "word timestamps"
@@ -270,10 +271,6 @@ static enum auris_err check_batched(const struct auris_transcribe_params *p, int
     if (bad)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "batched decoding does not support %s "
                            "(it is greedy at temperature 0, without prompts)", bad);
-    if (p->sample_len < 0 || p->sample_len > n_text_ctx / 2)
-        return auris__fail(err, AURIS_ERR_INVALID_ARG,
-                           "sample_len %d: expected 1 .. %d (n_text_ctx / 2), or 0 for that",
-                           p->sample_len, n_text_ctx / 2);
     return AURIS_OK;
 }
 
@@ -378,7 +375,7 @@ enum auris_err auris__vad_run_batched(auris_session *s, const float *pcm,
                                       double t_max, struct auris_result *out,
                                       struct auris_error *err)
 {
-    enum auris_err e = check_batched(p, s->model->dims.n_text_ctx, err);
+    enum auris_err e = check_batched(p, err);
     if (e != AURIS_OK)
         return e;
     struct batch bt;

@@ -11,8 +11,10 @@
  * Invariants: audio without speech produces an empty result and runs no decoder pass; on failure
  * *out stays NULL and nothing leaks.
  */
+#include "transcribe/transcribe.h"
 #include "transcribe/vad_chunks.h"
 #include "transcribe/vad_batch.h"
+#include "decode/decode.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -174,8 +176,12 @@ enum auris_err auris_transcribe_vad(auris_session *session, const auris_vad *vad
     if (batch_size < 0 || batch_size > AURIS_MAX_BATCH)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "batch_size %d is not in 0..%d",
                            batch_size, AURIS_MAX_BATCH);
+    int lang_unused;
+    enum auris_err e = auris__check_transcribe_params(session->model, &p, &lang_unused, err);
+    if (e != AURIS_OK)
+        return e;
     struct auris__vad_plan plan;
-    enum auris_err e = find_speech(vad, pcm, n_samples, vad_params, &plan, err);
+    e = find_speech(vad, pcm, n_samples, vad_params, &plan, err);
     if (e != AURIS_OK)
         return e;
     struct auris_result *r = calloc(1, sizeof *r);
