@@ -287,13 +287,22 @@ static void Model_dealloc(ModelObject *self)
 
 static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"path", "assets_dir", "official_name", "threads", NULL};
+    static char *kwlist[] = {"path", "assets_dir", "official_name", "threads", "compute_type",
+                             NULL};
     PyObject *path_obj = NULL;
-    const char *assets = NULL, *official = NULL;
+    const char *assets = NULL, *official = NULL, *compute = NULL;
     int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zzi", kwlist, PyUnicode_FSConverter,
-                                     &path_obj, &assets, &official, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zziz", kwlist, PyUnicode_FSConverter,
+                                     &path_obj, &assets, &official, &threads, &compute))
         return -1;
+    enum auris_compute_type ct = AURIS_COMPUTE_DEFAULT;
+    if (compute && auris_compute_type_from_name(compute, &ct) != 0) {
+        Py_DECREF(path_obj);
+        PyErr_Format(PyExc_ValueError,
+                     "compute_type '%s': expected default, float32, float16, bfloat16, int8, "
+                     "int8_float32 or int8_float16", compute);
+        return -1;
+    }
     if (self->model) {
         Py_DECREF(path_obj);
         PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
@@ -302,6 +311,7 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
     struct auris_model_params mp = auris_model_default_params();
     mp.assets_dir = assets;
     mp.official_name = official;
+    mp.compute_type = ct;
     struct auris_error err = {0};
     enum auris_err rc;
     auris_model *m = NULL;

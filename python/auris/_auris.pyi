@@ -9,7 +9,7 @@ class AurisError(RuntimeError):
 
 class Model:
     def __init__(self, path: str, assets_dir: Optional[str] = ..., official_name: Optional[str] = ...,
-                 threads: int = ...) -> None: ...
+                 threads: int = ..., compute_type: Optional[str] = ...) -> None: ...
     def transcribe(self, audio: Any, *, language: Optional[str] = ..., task: int = ...,
                    temperatures: Sequence[float] = ..., beam_size: int = ..., best_of: int = ...,
                    sample_len: int = ...,

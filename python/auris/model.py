@@ -128,14 +128,21 @@ class Whisper:
         num_languages: language tokens the model knows (99, 100, or 0 for ``.en`` models).
         device: always ``"cpu"``.
         path: the checkpoint that was loaded.
+        compute_type: the compute type it was loaded with (``"default"`` unless given).
     """
 
     def __init__(self, path: str, *, assets_dir: Optional[str] = None,
-                 official_name: Optional[str] = None, threads: int = 0) -> None:
+                 official_name: Optional[str] = None, threads: int = 0,
+                 compute_type: str = "default") -> None:
         """Load ``path`` (OpenAI .pt, whisper.cpp ggml .bin, auris native file, Hugging Face
         directory). ``official_name`` selects that model's alignment heads; ``threads`` is the
-        number of worker threads of each call (0: every online CPU). Raises AurisError."""
-        self._model = _auris.Model(os.fspath(path), assets_dir, official_name, int(threads))
+        number of worker threads of each call (0: every online CPU); ``compute_type`` is
+        faster-whisper's (``"default"``, ``"float32"``, ``"float16"``, ``"int8"``,
+        ``"int8_float32"``, ``"int8_float16"``; ``"bfloat16"`` is refused). Raises AurisError,
+        or ValueError for an unknown compute type."""
+        self._model = _auris.Model(os.fspath(path), assets_dir, official_name, int(threads),
+                                   str(compute_type))
+        self.compute_type = str(compute_type)
         self.dims = ModelDimensions(**self._model.dims())
         self.num_languages: int = self._model.n_languages()
         self.is_multilingual: bool = self.dims.n_vocab >= 51865
@@ -316,7 +323,7 @@ def _download_bar() -> Optional[Callable[[str, str, int, int], None]]:
 
 def load_model(name: str, device: Any = None, download_root: Optional[str] = None,
                in_memory: bool = False, *, threads: int = 0,
-               assets_dir: Optional[str] = None) -> Whisper:
+               assets_dir: Optional[str] = None, compute_type: str = "default") -> Whisper:
     """Load a Whisper model: an official name (``available_models()``; downloaded and verified
     into ``download_root`` when missing, as the ``auris`` program does) or a checkpoint path.
 
@@ -331,6 +338,8 @@ def load_model(name: str, device: Any = None, download_root: Optional[str] = Non
         threads: worker threads per transcription (0: every online CPU).
         assets_dir: where ``multilingual.tiktoken`` / ``gpt2.tiktoken`` are for .pt files
             (default: $AURIS_ASSETS, the model's directory, the cache).
+        compute_type: how the weights are held, faster-whisper's names (``"int8"``: int8 rows
+            with per-row scales, as CTranslate2; ``"default"``: as stored). See auris.h.
 
     Raises:
         AurisError: unknown name, failed download, malformed checkpoint (with the message).
@@ -340,7 +349,8 @@ def load_model(name: str, device: Any = None, download_root: Optional[str] = Non
         raise ValueError(f"auris runs on the CPU only, got device={device!r}")
     root = os.fspath(download_root) if download_root is not None else None
     path, official = _auris.resolve_model(os.fspath(name), root, _download_bar(), True)
-    return Whisper(path, assets_dir=assets_dir, official_name=official, threads=threads)
+    return Whisper(path, assets_dir=assets_dir, official_name=official, threads=threads,
+                   compute_type=compute_type)
 
 
 def transcribe(model: Whisper, audio: AudioLike, **kwargs: Any) -> Dict[str, Any]:

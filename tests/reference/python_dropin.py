@@ -10,7 +10,8 @@ the file input; two Python threads on two models loaded with threads=1 finish in
 the time of one (the GIL is released; on a busy machine, where two processes are as slow, that
 ratio is reported as inconclusive), and the main thread keeps running Python while another
 transcribes; one model shared by two threads gives the same result;
-corrupt audio and a corrupt checkpoint raise auris.AurisError carrying auris's message
+load_model(compute_type="int8") gives the CLI's --compute_type int8 result and an unknown
+compute type raises ValueError; corrupt audio and a corrupt checkpoint raise auris.AurisError carrying auris's message
 (compared with the CLI's stderr by the driver); verbose=True prints the CLI's segment lines;
 detect_language returns (code, probabilities). Exit 0 ok, 1 failure.
 """
@@ -162,6 +163,16 @@ def run_checks(mod, args, expected):
             out[label] = str(e)
             check(bool(str(e)) and isinstance(e, RuntimeError) and isinstance(e.code, int),
                   f"{label} raises AurisError", f"{str(e)!r} (code {e.code}, {e.reason})")
+
+    # compute_type as faster-whisper names it: int8 is compared with the CLI's by the driver
+    m8 = mod.load_model(args.model, compute_type="int8")
+    check(m8.compute_type == "int8", "load_model(compute_type='int8')", m8.compute_type)
+    out["int8"] = m8.transcribe(args.audio, **greedy)
+    try:
+        mod.load_model(args.model, compute_type="int4")
+        check(False, "compute_type='int4' raises ValueError", "no exception")
+    except ValueError as e:
+        check("int4" in str(e), "compute_type='int4' raises ValueError", str(e))
 
     # verbose=True prints the segments as the CLI does; verbose=False draws a tqdm bar
     buf, err = io.StringIO(), io.StringIO()

@@ -255,6 +255,8 @@ def main():
     verbose_cli = run([a.auris, "transcribe", audio, "--model", model, "--output_format", "json",
                        "--output_dir", os.path.join(a.work, "cli-verbose"), "--verbose", "True"]
                       + CLI_COMMON + CLI_CASES["greedy"]).stdout
+    cli_int8 = cli_json(a.auris, audio, model, os.path.join(a.work, "cli-int8"),
+                        CLI_CASES["greedy"] + ["--compute_type", "int8"], data)
     err_audio = run([a.auris, "transcribe", corrupt_audio, "--model", model, "--output_dir",
                      os.path.join(a.work, "cli-corrupt")] + CLI_COMMON).stderr
     err_model = run([a.auris, "info", "--model", corrupt_model]).stderr
@@ -279,6 +281,9 @@ def main():
               d or f"{n} segments, {sum(len(s.get('words', [])) for s in cli[name]['segments'])}"
                    f" words")
     c = mine["checks"]
+    d = first_diff(c.get("int8"), cli_int8)
+    check(d is None, "compute_type='int8' == CLI --compute_type int8 (greedy)",
+          d or f"{len(cli_int8['segments'])} segments")
     lines = [ln for ln in verbose_cli.splitlines() if ln.startswith("[")]
     check(c.get("verbose_stdout", "").splitlines() == lines,
           "verbose=True prints the CLI's segment lines", f"{len(lines)} lines")
