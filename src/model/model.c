@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "audio/audio.h"
 #include "tokenizer/tokenizer.h"
+#include "vad/vad.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -259,6 +260,9 @@ static enum auris_err parse(const auris_model *m, const char *file, struct auris
                             struct auris_error *err)
 {
     const uint8_t *d = m->map;
+    if (auris__vad_sniff(d, m->map_size) != AURIS__VAD_NOT) /* its ggml header reads as zeros */
+        return auris__fail(err, AURIS_ERR_FORMAT, "a Silero VAD model, not a Whisper checkpoint "
+                           "(load it with auris_vad_load; the CLI takes it as --vad_model)");
     if (auris__ct2_detect(d, m->map_size)) { /* CTranslate2: side files next to model.bin */
         char dir[4096];
         const char *slash = strrchr(file, '/');

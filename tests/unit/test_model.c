@@ -685,6 +685,25 @@ static void test_load_ggml_file(void **state)
     unlink(path);
 }
 
+/* A Silero VAD file (whisper.cpp's ggml layout: magic, type length 10, "silero-16k") is named as
+ * such instead of failing on its first "hyperparameter". */
+static void test_load_vad_file(void **state)
+{
+    (void)state;
+    uint8_t head[64] = {0x6c, 0x6d, 0x67, 0x67, 10, 0, 0, 0};
+    memcpy(head + 8, "silero-16k", 10);
+    struct buf b = {head, sizeof head, sizeof head};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test_model_vad.bin", tmp_dir());
+    assert_int_equal(write_file(path, &b), 0);
+    auris_model *m = NULL;
+    struct auris_error e = {0};
+    assert_int_equal(auris_model_load(path, NULL, &m, &e), AURIS_ERR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(e.message, "Silero VAD model"));
+    unlink(path);
+}
+
 /* The generated micro checkpoints (.pt and .bin of the same weights) load to identical models. */
 static void test_load_generated(void **state)
 {
@@ -748,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_ggml_parse_and_bind),
         cmocka_unit_test(test_ggml_hostile),
         cmocka_unit_test(test_load_ggml_file),
+        cmocka_unit_test(test_load_vad_file),
         cmocka_unit_test(test_load_generated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
