@@ -53,9 +53,10 @@ extern "C" {
  * above when a program runs against a newer shared library). Static string; thread-safe. */
 const char *auris_version(void);
 
-/* Name of the matrix-product kernels in use on this CPU: "avx2" (AVX2 + FMA + F16C) or "generic"
- * (portable C). Chosen at first use from the CPU's features; AURIS_CPU=generic|avx2 in the
- * environment forces one. Static string; thread-safe. */
+/* Name of the matrix-product kernels in use on this CPU: "avx512" (AVX-512F: the encoder's GEMM
+ * micro-kernel; the rest as avx2), "avx2" (AVX2 + FMA + F16C) or "generic" (portable C). Chosen
+ * at first use from the CPU's features; AURIS_CPU=generic|avx2|avx512 in the environment forces
+ * one the CPU has. Static string; thread-safe. */
 const char *auris_kernels_isa(void);
 
 /* Audio constants of every Whisper model. */

@@ -38,7 +38,8 @@ __all__ = [
 
 
 def kernels_isa() -> str:
-    """The matrix-product kernels libauris uses on this CPU: ``"avx2"`` or ``"generic"``."""
+    """The matrix-product kernels libauris uses on this CPU: ``"avx512"``, ``"avx2"`` or
+    ``"generic"``."""
     return _auris.kernels_isa()
 
 

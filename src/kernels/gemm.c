@@ -201,6 +201,24 @@ static int cpu_has_avx2(void)
 #endif
 }
 
+/* AVX2 (above) plus AVX-512F, and the OS saving opmask and ZMM state (XCR0 bits 5-7). */
+static int cpu_has_avx512(void)
+{
+#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+    if (!cpu_has_avx2())
+        return 0;
+    unsigned a, b, c, d, xlo, xhi;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((b >> 16) & 1))
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    return (xlo & 0xe6) == 0xe6;
+#else
+    return 0;
+#endif
+}
+
 static const struct auris__isa *isa_by_name(const char *name)
 {
     if (name && strcmp(name, "generic") == 0)
@@ -208,6 +226,8 @@ static const struct auris__isa *isa_by_name(const char *name)
 #if defined(AURIS_HAVE_X86)
     if (name && strcmp(name, "avx2") == 0)
         return cpu_has_avx2() ? &auris__isa_avx2 : NULL;
+    if (name && strcmp(name, "avx512") == 0)
+        return cpu_has_avx512() ? &auris__isa_avx512 : NULL;
 #endif
     return NULL;
 }
@@ -222,6 +242,8 @@ static const struct auris__isa *isa_detect(void)
         auris__log(AURIS_LOG_WARN, "AURIS_CPU=%s is unknown or unsupported here; detecting", env);
     }
 #if defined(AURIS_HAVE_X86)
+    if (cpu_has_avx512())
+        return &auris__isa_avx512;
     if (cpu_has_avx2())
         return &auris__isa_avx2;
 #endif
@@ -249,6 +271,15 @@ int auris__kernels_force(const char *name)
     if (!i)
         return -1;
     atomic_store_explicit(&g_isa, i, memory_order_release);
+    return 0;
+}
+
+int auris__kernels_force_table(const struct auris__isa *isa)
+{
+    if (!isa || !isa->name || isa->mr < 1 || isa->mr > AURIS__MAX_MR || AURIS__MC % isa->mr ||
+        isa->nr < 1 || isa->nr > AURIS__MAX_NR || AURIS__NB % isa->nr)
+        return -1;
+    atomic_store_explicit(&g_isa, isa, memory_order_release);
     return 0;
 }
 

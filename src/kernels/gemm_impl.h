@@ -14,9 +14,9 @@
 #include "kernels/kernels.h"
 
 #define AURIS__KC 256     /* depth of one packed panel (B micro-panel KC x NR fits L1) */
-#define AURIS__MC 96      /* rows of A per packed block (multiple of 6 and 4; fits L2) */
+#define AURIS__MC 96      /* rows of A per packed block (multiple of 12, 6 and 4; fits L2) */
 #define AURIS__NB 256     /* columns of B per packed tile (multiple of 16 and 8) */
-#define AURIS__MAX_MR 8
+#define AURIS__MAX_MR 12
 #define AURIS__MAX_NR 16
 
 /* Packing scratch of one thread: A block, B tile, and one edge tile. */
@@ -68,9 +68,19 @@ static inline float auris__b_elem(const void *B, enum auris__dtype bt, size_t id
     return ((const float *)B)[idx];
 }
 
+/* Tests only: makes `isa` (which must outlive its use) the table in use, as auris__kernels_force
+ * does by name; -1 (nothing changes) when its MR/NR do not fit the blocking. Lets a CPU without
+ * AVX-512 run the whole driver over the AVX-512 micro-kernel's source built for AVX2. */
+int auris__kernels_force_table(const struct auris__isa *isa);
+
 extern const struct auris__isa auris__isa_generic;
 #if defined(AURIS_HAVE_X86)
 extern const struct auris__isa auris__isa_avx2;
+/* AVX-512F: gemm_avx512.c's 12x16 micro-kernel over AVX2's packing, GEMV and softmax (those are
+ * memory work; every other table treats any level but "generic" as AVX2). */
+extern const struct auris__isa auris__isa_avx512;
+void auris__kernel_12x16_avx512(int kc, const float *restrict a, const float *restrict b,
+                                float *restrict c, int ldc, int acc);
 #endif
 
 #endif /* AURIS_GEMM_IMPL_H */

@@ -2,7 +2,7 @@
  * kernels.h — the compute kernels behind the network: a thread pool and matrix products.
  *
  * Every optimised kernel has a portable reference twin; the implementation is chosen once at run
- * time from the CPU's features, and AURIS_CPU=generic|avx2 overrides the choice (for tests and
+ * time from the CPU's features, and AURIS_CPU=generic|avx2|avx512 overrides the choice (for tests and
  * for comparing). Layouts are row-major; weights follow PyTorch's Linear layout [out][in].
  * Invariant: kernels never allocate on the hot path (packing buffers live in the pool's
  * per-thread scratch, sized at pool creation).
@@ -117,12 +117,12 @@ int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float 
 void auris__gemv_q8_0_ref(int M, int N, int K, const float *A, int lda, const void *B, int ldb,
                           const float *bias, float *C, int ldc);
 
-/* Name of the implementation in use ("generic", "avx2"). */
+/* Name of the implementation in use ("generic", "avx2", "avx512"). */
 const char *auris__kernels_isa(void);
 
 /* ---- additions used inside the library -------------------------------------------------- */
 
-/* Forces an implementation ("generic", "avx2"); NULL re-detects (honouring AURIS_CPU).
+/* Forces an implementation ("generic", "avx2", "avx512"); NULL re-detects (honouring AURIS_CPU).
  * Returns 0, or -1 when the name is unknown or the CPU lacks the features (nothing changes).
  * Not thread-safe with respect to running products: call it before starting work (tests). */
 int auris__kernels_force(const char *isa);

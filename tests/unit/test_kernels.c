@@ -18,8 +18,15 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+#include "kernels/gemm_impl.h"
 
-static const char *const ISAS[] = {"generic", "avx2"};
+#if defined(AURIS_TEST_AVX512_PROBE)
+/* gemm_avx512.c built for AVX2 (tests/unit/probe/avx512_probe.c) */
+void auris__kernel_12x16_probe(int kc, const float *restrict a, const float *restrict b,
+                               float *restrict c, int ldc, int acc);
+#endif
+
+static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
 
 static uint32_t rng_state = 12345u;
 static float frand(void)
@@ -177,6 +184,22 @@ static void test_gemm_all_isas(void **state)
             case_nn(pool, M, N, K, pad);
         }
     }
+#if defined(AURIS_TEST_AVX512_PROBE)
+    /* the AVX-512 table with its micro-kernel's AVX2 build, through the whole driver */
+    struct auris__isa probe = auris__isa_avx2;
+    probe.name = "avx512";
+    probe.mr = 12;
+    probe.kernel = auris__kernel_12x16_probe;
+    if (auris__kernels_force("avx2") == 0 && auris__kernels_force_table(&probe) == 0) {
+        n_run++;
+        for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
+            int M = sizes[s][0], N = sizes[s][1], K = sizes[s][2];
+            int pad = (int)(s % 3) * 5;
+            case_nt(pool, M, N, K, pad, (int)(s & 1), (int)(s % 3 != 1));
+            case_nn(pool, M, N, K, pad);
+        }
+    }
+#endif
     assert_true(n_run >= 1);
     assert_int_equal(auris__kernels_force("no-such-isa"), -1);
     assert_int_equal(auris__kernels_force(NULL), 0);
@@ -519,6 +542,46 @@ static void test_gemv_rows_bit_identical(void **state)
     auris__pool_free(pool);
 }
 
+#if defined(AURIS_TEST_AVX512_PROBE)
+
+/* gemm_avx512.c's micro-kernel (built for AVX2 here) against one fmaf chain per output over k
+ * ascending, which is what AVX2's kernel_6x16 computes: the same bits, acc or not. */
+static void test_avx512_kernel_probe(void **state)
+{
+    (void)state;
+    enum { MR = 12, NR = 16, LDC = 21 };
+    static const int kcs[] = {1, 2, 7, 64, 256};
+    for (size_t t = 0; t < AURIS_ARRAY_LEN(kcs); t++) {
+        int kc = kcs[t];
+        float *a = rand_buf((size_t)kc * MR);
+        float *b = auris__aligned_alloc((size_t)kc * NR * sizeof *b);
+        assert_non_null(b);
+        for (int i = 0; i < kc * NR; i++)
+            b[i] = frand();
+        for (int acc = 0; acc < 2; acc++) {
+            float c[MR * LDC], want[MR * LDC];
+            for (int i = 0; i < MR * LDC; i++)
+                c[i] = want[i] = frand();
+            for (int i = 0; i < MR; i++)
+                for (int j = 0; j < NR; j++) {
+                    float s = 0.0f;
+                    for (int k = 0; k < kc; k++)
+                        s = fmaf(a[k * MR + i], b[k * NR + j], s);
+                    float *w = &want[i * LDC + j];
+                    *w = acc ? s + *w : s;
+                }
+            auris__kernel_12x16_probe(kc, a, b, c, LDC, acc);
+            for (int i = 0; i < MR * LDC; i++)
+                if (c[i] != want[i])
+                    fail_msg("kernel_12x16 kc %d acc %d: c[%d][%d] = %.9g, want %.9g", kc, acc,
+                             i / LDC, i % LDC, (double)c[i], (double)want[i]);
+        }
+        free(a);
+        auris__aligned_free(b);
+    }
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +593,9 @@ int main(void)
         cmocka_unit_test(test_gemm_bf16_q8_0),
         cmocka_unit_test(test_dtype_helpers),
         cmocka_unit_test(test_gemv_rows_bit_identical),
+#if defined(AURIS_TEST_AVX512_PROBE)
+        cmocka_unit_test(test_avx512_kernel_probe),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
