@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,9 +38,20 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* ~tens of microseconds of polling before sleeping: long enough to bridge the gaps between the
- * matrix products of one decoder step, short enough not to burn a core while idle. */
-#define SPIN_ITERS 20000
+/* Polling before sleeping, bounded in time (a pause takes 10 to 150 cycles depending on the
+ * CPU, so a count of pauses is not): long enough to bridge the gaps between the matrix products
+ * of one decoder step, short enough that the serial work between steps (the vocabulary pass,
+ * the beam update, word alignment) does not keep a second core busy polling — on a shared
+ * machine that core is someone else's. The clock is read once per SPIN_CHECK pauses. */
+#define SPIN_NS 50000
+#define SPIN_CHECK 64
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The process-wide helper threads and the job they serve. */
 struct helpers {
@@ -115,9 +127,12 @@ static void *helper_main(void *arg)
     uint64_t seen = 0;
     for (;;) {
         uint64_t gen = TICKET_GEN(atomic_load_explicit(&h->ticket, memory_order_acquire));
-        for (int i = 0; gen == seen && i < SPIN_ITERS; i++) {
+        uint64_t t0 = gen == seen ? now_ns() : 0;
+        for (int i = 1; gen == seen; i++) {
             CPU_RELAX();
             gen = TICKET_GEN(atomic_load_explicit(&h->ticket, memory_order_acquire));
+            if (i % SPIN_CHECK == 0 && now_ns() - t0 > SPIN_NS)
+                break;
         }
         if (gen == seen) {
             pthread_mutex_lock(&h->mu);
@@ -307,10 +322,13 @@ static void run_job(struct helpers *h, int limit, auris__task_fn fn, void *ctx, 
         pthread_mutex_unlock(&h->mu);
     }
     run_tasks(h, 0);
-    for (int i = 0; i < SPIN_ITERS; i++) {
+    uint64_t t0 = now_ns();
+    for (int i = 1;; i++) {
         if (atomic_load_explicit(&h->done, memory_order_acquire) >= n_tasks)
             return;
         CPU_RELAX();
+        if (i % SPIN_CHECK == 0 && now_ns() - t0 > SPIN_NS)
+            break;
     }
     pthread_mutex_lock(&h->mu);
     atomic_store(&h->caller_waiting, 1);
