@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -115,23 +116,43 @@ def ref_kwargs(opts):
     return kw
 
 
-def run_auris(exe, clip, model, out_dir, opts, data, threads):
+def start_auris(exe, clip, model, out_dir, opts, data, threads):
+    """Starts `auris transcribe` in the background (the caller computes the reference, which
+    runs on one core, meanwhile); finish_auris() waits for it."""
     if os.path.isdir(out_dir):
         shutil.rmtree(out_dir)
     os.makedirs(out_dir)
     cmd = [exe, "transcribe", clip, "--model", model, "--assets", data, "--output_format",
            "json", "--output_dir", out_dir, "--temperature_increment_on_fallback", "None",
            "--verbose", "False", "--threads", str(threads)] + opts
-    t = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.time() - t
     stem = os.path.splitext(os.path.basename(clip))[0]
-    path = os.path.join(out_dir, stem + ".json")
-    if p.returncode != 0 or not os.path.exists(path):
-        raise RuntimeError(f"exit {p.returncode}: {p.stderr.strip()[-400:]}\n  cmd: "
-                           + " ".join(cmd))
+    job = {"cmd": cmd, "path": os.path.join(out_dir, stem + ".json"), "t": time.time()}
+    job["p"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+
+    def wait():  # drains stderr and notes when auris itself ended
+        job["err"] = job["p"].communicate()[1]
+        job["dt"] = time.time() - job["t"]
+
+    job["waiter"] = threading.Thread(target=wait, daemon=True)
+    job["waiter"].start()
+    return job
+
+
+def finish_auris(job):
+    """(result JSON, auris's wall seconds); RuntimeError when auris failed."""
+    job["waiter"].join()
+    err, dt = job["err"], job["dt"]
+    rc, path = job["p"].returncode, job["path"]
+    if rc != 0 or not os.path.exists(path):
+        raise RuntimeError(f"exit {rc}: {(err or '').strip()[-400:]}\n  cmd: "
+                           + " ".join(job["cmd"]))
     with open(path, encoding="utf-8") as f:
         return json.load(f), dt
+
+
+def run_auris(exe, clip, model, out_dir, opts, data, threads):
+    return finish_auris(start_auris(exe, clip, model, out_dir, opts, data, threads))
 
 
 def compare(label, got, ref, timestamp_begin):
@@ -232,22 +253,23 @@ def main(argv=None):
         if clip not in pcms:
             pcms[clip] = W.load_audio_ffmpeg(clips[clip])
         out = os.path.join(a.work, "out", a.suite, name)
-        try:
-            got, dt = run_auris(a.auris, clips[clip], path, out, opts, a.data, a.threads)
-        except RuntimeError as e:
-            check(False, label, f"auris failed: {e}")
-            continue
+        job = start_auris(a.auris, clips[clip], path, out, opts, a.data, a.threads)
         t = time.time()
         stats = T.DecodeStats()
         ref = T.transcribe(models[size], pcms[clip], filters=filters, base_tok=toks[size],
                            stats=stats, **ref_kwargs(opts))
         rt = time.time() - t
+        try:
+            got, dt = finish_auris(job)
+        except RuntimeError as e:
+            check(False, label, f"auris failed: {e}")
+            continue
         ok, detail = compare(label, got, ref, toks[size].timestamp_begin)
         m = stats.as_dict()
         margins = ", ".join(f"{k} {v:.3g}" for k, v in m.items()
                             if k != "steps" and v != float("inf"))
         check(ok, label, f"{detail}\n    reference margins: {margins} ({m['steps']} steps); "
-                         f"auris {dt:.1f} s, reference {rt:.1f} s")
+                         f"auris {dt:.1f} s, reference {rt:.1f} s (side by side)")
     print(f"{a.suite}: {len(FAILURES)} failure(s) in {time.time() - t0:.1f} s")
     if FAILURES:
         print("failed: " + "; ".join(FAILURES))
