@@ -6,26 +6,18 @@
  *
  * Reference: openai/whisper decoding.py — log_softmax over the filtered logits, argmax
  * (first maximum), logprobs.topk (ties to the lower token id).
- * Invariants: pure functions of their input; log-sum-exp sums exp in double over the finite
- * entries after subtracting the maximum (-inf when every entry is -inf or n == 0).
+ * Invariants: pure functions of their input; log-sum-exp sums exp over the entries that are not
+ * -inf after subtracting the maximum (-inf when every entry is -inf or n == 0), in the kernels'
+ * ops table (generic: double exp; avx2: vectorised float exp, double partial sums).
  */
 #include "decode/decode.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 
 double auris__decode_log_sum_exp(const float *x, int n)
 {
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
-    if (mx == -INFINITY)
-        return -INFINITY;
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        if (x[i] != -INFINITY)
-            s += exp((double)x[i] - (double)mx);
-    return (double)mx + log(s);
+    return auris__k_log_sum_exp(x, n); /* vectorised per ISA (kernels/ops_*.c) */
 }
 
 int auris__decode_argmax(const float *x, int n)

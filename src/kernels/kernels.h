@@ -178,6 +178,12 @@ void auris__k_unfold3(int C, const float *src, size_t ld, int has_prev, int has_
 /* One im2col row of a kernel-3 convolution over time-major input: dst[3i+k] = s_k[i] for
  * i < n, k < 3; a NULL s_k (padding) reads as zeros. */
 void auris__k_interleave3(int n, const float *s0, const float *s1, const float *s2, float *dst);
+/* log(sum over x[i] != -inf of exp(x[i])), computed as max + log(sum exp(x - max)): the
+ * decoder's log-softmax normaliser over the vocabulary. -inf when n <= 0 or every entry is
+ * -inf; NaN when a NaN is among entries that are not all -inf. generic sums exp in double (the results auris has always had); avx2
+ * uses a float exp (~1e-7 relative) with double partial sums, well inside the reference's own
+ * float32 log_softmax rounding. */
+double auris__k_log_sum_exp(const float *x, int n);
 
 /* C[M][N] = gelu(A·B^T + bias) (exact-erf GELU): auris__gemm_nt with the bias and the GELU
  * applied to each C tile while it is in cache (the encoder's convolutions and first MLP layer). */

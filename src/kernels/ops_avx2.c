@@ -208,6 +208,45 @@ static float softmax_block_avx2(float *s, int len, float scale, float *m, float 
     return alpha;
 }
 
+/* ---- the vocabulary's log-sum-exp --------------------------------------------------------- */
+
+/* exp in float (exp_nonpos, ~1e-7 relative) over 32 lanes, each lane's partial sums moved into
+ * double every LSE_FLUSH elements so that rounding does not grow with the vocabulary; -inf
+ * entries (suppressed tokens) add exactly 0. Max and sum are two vectorised passes. */
+#define LSE_FLUSH 2048
+
+static double log_sum_exp_avx2(const float *x, int n)
+{
+    int n8 = n & ~7, rem = n - n8;
+    __m256i tm = tail_mask(rem);
+    __m256 ninf = _mm256_set1_ps(-INFINITY), vmx = ninf;
+    for (int i = 0; i < n8; i += 8)
+        vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
+    float mx = hmax8(vmx);
+    for (int i = n8; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY)
+        return -INFINITY;
+    __m256 vm = _mm256_set1_ps(mx);
+    double s = 0.0;
+    for (int c0 = 0; c0 < n8; c0 += LSE_FLUSH) {
+        int c1 = c0 + LSE_FLUSH < n8 ? c0 + LSE_FLUSH : n8;
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = c0; i < c1; i += 8) {
+            __m256 v = _mm256_loadu_ps(x + i);
+            __m256 e = exp_nonpos(_mm256_sub_ps(v, vm));
+            acc = _mm256_add_ps(acc, _mm256_andnot_ps(_mm256_cmp_ps(v, ninf, _CMP_EQ_OQ), e));
+        }
+        s += (double)hsum8(acc);
+    }
+    if (rem) {
+        __m256 v = _mm256_maskload_ps(x + n8, tm);
+        __m256 keep = _mm256_andnot_ps(_mm256_cmp_ps(v, ninf, _CMP_EQ_OQ), _mm256_castsi256_ps(tm));
+        s += (double)hsum8(_mm256_and_ps(exp_nonpos(_mm256_sub_ps(v, vm)), keep));
+    }
+    return (double)mx + log(s);
+}
+
 /* ---- im2col rows -------------------------------------------------------------------------- */
 
 /* out[0..24) = a0 b0 c0 a1 b1 c1 ... a7 b7 c7: one index vector per output serves all three
@@ -279,7 +318,7 @@ static void unfold3_avx2(int C, const float *src, size_t ld, int has_prev, int h
 
 const struct auris__ops auris__ops_avx2 = {
     "avx2", layernorm_avx2, gelu_avx2, bias_gelu_avx2, add_avx2, softmax_block_avx2,
-    unfold3_avx2, interleave3_avx2,
+    unfold3_avx2, interleave3_avx2, log_sum_exp_avx2,
 };
 
 #endif /* AURIS_HAVE_X86 */

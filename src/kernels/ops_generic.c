@@ -83,6 +83,22 @@ static void unfold3_generic(int C, const float *src, size_t ld, int has_prev, in
     }
 }
 
+/* The decoder's normaliser as it has always been computed: exp in double, one running sum. */
+static double log_sum_exp_generic(const float *x, int n)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > mx)
+            mx = x[i];
+    if (mx == -INFINITY)
+        return -INFINITY;
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        if (x[i] != -INFINITY)
+            s += exp((double)x[i] - (double)mx);
+    return (double)mx + log(s);
+}
+
 static void interleave3_generic(int n, const float *s0, const float *s1, const float *s2,
                                 float *dst)
 {
@@ -95,7 +111,7 @@ static void interleave3_generic(int n, const float *s0, const float *s1, const f
 
 const struct auris__ops auris__ops_generic = {
     "generic", layernorm_generic, gelu_generic, bias_gelu_generic, add_generic,
-    softmax_block_generic, unfold3_generic, interleave3_generic,
+    softmax_block_generic, unfold3_generic, interleave3_generic, log_sum_exp_generic,
 };
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -168,4 +184,11 @@ void auris__k_interleave3(int n, const float *s0, const float *s1, const float *
 {
     if (n > 0)
         ops()->interleave3(n, s0, s1, s2, dst);
+}
+
+double auris__k_log_sum_exp(const float *x, int n)
+{
+    if (n <= 0)
+        return -INFINITY;
+    return ops()->log_sum_exp(x, n);
 }

@@ -30,6 +30,8 @@ struct auris__ops {
     void (*unfold3)(int C, const float *src, size_t ld, int has_prev, int has_next, float *dst);
     /* dst[3i+k] = s_k[i] for i < n, k < 3; a NULL s_k reads as zeros */
     void (*interleave3)(int n, const float *s0, const float *s1, const float *s2, float *dst);
+    /* log sum exp over x[0..n), -inf entries skipped (see auris__k_log_sum_exp) */
+    double (*log_sum_exp)(const float *x, int n);
 };
 
 extern const struct auris__ops auris__ops_generic;

@@ -12,10 +12,10 @@
 #include <immintrin.h>
 
 /* exp(x) for x <= 0 (softmax arguments): x = n ln2 + r with |r| <= ln2/2, degree-6 polynomial
- * in r, times 2^n; relative error ~1e-7. Inputs below -87 flush to ~0. */
+ * in r, times 2^n; relative error ~1e-7. Inputs below -87 flush to ~0; NaN stays NaN. */
 static inline __m256 exp_nonpos(__m256 x)
 {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x); /* maxps returns its 2nd operand for NaN */
     __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);

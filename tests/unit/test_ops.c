@@ -295,6 +295,60 @@ static void test_softmax_block(void **state)
     assert_true(m == 1.0f && l == 2.0f);
 }
 
+/* ---- the vocabulary's log-sum-exp --------------------------------------------------------- */
+
+static double lse_ref(const float *x, int n)
+{
+    double mx = -INFINITY, s = 0.0;
+    for (int i = 0; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY)
+        return -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] != -INFINITY)
+            s += exp((double)x[i] - mx);
+    return mx + log(s);
+}
+
+static void lse_isa(const char *isa)
+{
+    /* vocabulary sizes (odd tails), logits of random-weight scale, suppressed (-inf) entries,
+     * one dominant entry, and entries far below the maximum (exp underflows) */
+    static const int ns[] = {1, 7, 8, 9, 100, 2049, 51865, 51866};
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int n = ns[t];
+        float *x = rand_buf((size_t)n, 12.0f, 3.0f);
+        for (int i = 0; i < n; i += 5)
+            x[i] = -INFINITY;
+        if (n > 100) {
+            x[n / 2] = 80.0f;
+            x[n / 3] = -200.0f;
+        }
+        x[n > 1 ? 1 : 0] = 0.5f; /* never all -inf */
+        double want = lse_ref(x, n), got = auris__k_log_sum_exp(x, n);
+        if (!(fabs(got - want) <= 1e-6 * (1.0 + fabs(want))))
+            fail_msg("%s log_sum_exp n=%d: %.9g vs %.9g", isa, n, got, want);
+        if (strcmp(isa, "generic") == 0 && got != want) /* the old double formula, exactly */
+            fail_msg("generic log_sum_exp n=%d: %.17g vs %.17g", n, got, want);
+        for (int i = 0; i < n; i++)
+            x[i] = -INFINITY;
+        assert_true(auris__k_log_sum_exp(x, n) == -INFINITY);
+        if (n > 1) { /* a NaN among finite entries poisons the sum */
+            x[0] = 0.5f;
+            x[n - 1] = NAN;
+            assert_true(isnan(auris__k_log_sum_exp(x, n)));
+        }
+        free(x);
+    }
+    assert_true(auris__k_log_sum_exp(NULL, 0) == -INFINITY);
+}
+
+static void test_log_sum_exp(void **state)
+{
+    (void)state;
+    assert_true(for_each_isa(lse_isa) >= 1);
+}
+
 /* ---- the GEMM epilogue -------------------------------------------------------------------- */
 
 static struct auris__pool *g_pool;
@@ -419,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_softmax_block),
+        cmocka_unit_test(test_log_sum_exp),
         cmocka_unit_test(test_gemm_gelu),
         cmocka_unit_test(test_flash_attention),
     };
