@@ -22,11 +22,7 @@ double auris__decode_log_sum_exp(const float *x, int n)
 
 int auris__decode_argmax(const float *x, int n)
 {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
+    return auris__k_argmax(x, n); /* vectorised per ISA */
 }
 
 void auris__decode_top_k(const float *x, int n, int k, int *idx)

@@ -184,6 +184,9 @@ void auris__k_interleave3(int n, const float *s0, const float *s1, const float *
  * uses a float exp (~1e-7 relative) with double partial sums, well inside the reference's own
  * float32 log_softmax rounding. */
 double auris__k_log_sum_exp(const float *x, int n);
+/* The index of the first maximum of x[0..n) (0 when n <= 1): torch.argmax's answer, NaN
+ * entries never chosen unless x[0] is NaN, as the plain loop `if (x[i] > x[best])` does. */
+int auris__k_argmax(const float *x, int n);
 
 /* C[M][N] = gelu(A·B^T + bias) (exact-erf GELU): auris__gemm_nt with the bias and the GELU
  * applied to each C tile while it is in cache (the encoder's convolutions and first MLP layer). */

@@ -247,6 +247,37 @@ static double log_sum_exp_avx2(const float *x, int n)
     return (double)mx + log(s);
 }
 
+/* The first maximum: the maximum by a vectorised pass, then the first index holding it. NaN
+ * entries never win (the generic loop's x[i] > x[best] skips them), unless x[0] is NaN and so
+ * the generic loop keeps index 0: that case is handed to the scalar loop. */
+static int argmax_avx2(const float *x, int n)
+{
+    if (x[0] != x[0]) {
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (x[i] > x[best])
+                best = i;
+        return best;
+    }
+    int n8 = n & ~7;
+    __m256 vmx = _mm256_set1_ps(x[0]);
+    for (int i = 0; i < n8; i += 8)
+        vmx = _mm256_max_ps(_mm256_loadu_ps(x + i), vmx); /* a NaN load keeps vmx */
+    float mx = hmax8(vmx);
+    for (int i = n8; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    __m256 vm = _mm256_set1_ps(mx);
+    for (int i = 0; i < n8; i += 8) {
+        int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vm, _CMP_EQ_OQ));
+        if (hit)
+            return i + __builtin_ctz((unsigned)hit);
+    }
+    for (int i = n8; i < n; i++)
+        if (x[i] == mx)
+            return i;
+    return 0;
+}
+
 /* ---- im2col rows -------------------------------------------------------------------------- */
 
 /* out[0..24) = a0 b0 c0 a1 b1 c1 ... a7 b7 c7: one index vector per output serves all three
@@ -318,7 +349,7 @@ static void unfold3_avx2(int C, const float *src, size_t ld, int has_prev, int h
 
 const struct auris__ops auris__ops_avx2 = {
     "avx2", layernorm_avx2, gelu_avx2, bias_gelu_avx2, add_avx2, softmax_block_avx2,
-    unfold3_avx2, interleave3_avx2, log_sum_exp_avx2,
+    unfold3_avx2, interleave3_avx2, log_sum_exp_avx2, argmax_avx2,
 };
 
 #endif /* AURIS_HAVE_X86 */

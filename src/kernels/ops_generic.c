@@ -99,6 +99,15 @@ static double log_sum_exp_generic(const float *x, int n)
     return (double)mx + log(s);
 }
 
+static int argmax_generic(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
 static void interleave3_generic(int n, const float *s0, const float *s1, const float *s2,
                                 float *dst)
 {
@@ -112,6 +121,7 @@ static void interleave3_generic(int n, const float *s0, const float *s1, const f
 const struct auris__ops auris__ops_generic = {
     "generic", layernorm_generic, gelu_generic, bias_gelu_generic, add_generic,
     softmax_block_generic, unfold3_generic, interleave3_generic, log_sum_exp_generic,
+    argmax_generic,
 };
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -184,6 +194,11 @@ void auris__k_interleave3(int n, const float *s0, const float *s1, const float *
 {
     if (n > 0)
         ops()->interleave3(n, s0, s1, s2, dst);
+}
+
+int auris__k_argmax(const float *x, int n)
+{
+    return n > 1 ? ops()->argmax(x, n) : 0;
 }
 
 double auris__k_log_sum_exp(const float *x, int n)

@@ -32,6 +32,8 @@ struct auris__ops {
     void (*interleave3)(int n, const float *s0, const float *s1, const float *s2, float *dst);
     /* log sum exp over x[0..n), -inf entries skipped (see auris__k_log_sum_exp) */
     double (*log_sum_exp)(const float *x, int n);
+    /* index of the first maximum of x[0..n), n >= 1 (see auris__k_argmax) */
+    int (*argmax)(const float *x, int n);
 };
 
 extern const struct auris__ops auris__ops_generic;

@@ -343,6 +343,50 @@ static void lse_isa(const char *isa)
     assert_true(auris__k_log_sum_exp(NULL, 0) == -INFINITY);
 }
 
+static int argmax_ref(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+static void argmax_isa(const char *isa)
+{
+    static const int ns[] = {1, 2, 7, 8, 9, 17, 1000, 51865};
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int n = ns[t];
+        float *x = rand_buf((size_t)n, 5.0f, 0.0f);
+        for (int v = 0; v < 6; v++) {
+            if (v == 1) /* ties: the first of equal maxima */
+                for (int i = n / 3; i < n; i += 7)
+                    x[i] = 9.0f;
+            if (v == 2 && n > 2)
+                x[n - 1] = 20.0f; /* in the tail */
+            if (v == 3)
+                for (int i = 0; i < n; i += 3)
+                    x[i] = NAN;
+            if (v == 4)
+                x[0] = NAN; /* the plain loop then keeps index 0 */
+            if (v == 5)
+                for (int i = 0; i < n; i++)
+                    x[i] = i % 2 ? -0.0f : -INFINITY;
+            int got = auris__k_argmax(x, n), want = argmax_ref(x, n);
+            if (got != want)
+                fail_msg("%s argmax n=%d variant %d: %d vs %d", isa, n, v, got, want);
+        }
+        free(x);
+    }
+    assert_int_equal(auris__k_argmax(NULL, 0), 0);
+}
+
+static void test_argmax(void **state)
+{
+    (void)state;
+    assert_true(for_each_isa(argmax_isa) >= 1);
+}
+
 static void test_log_sum_exp(void **state)
 {
     (void)state;
@@ -474,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_softmax_block),
         cmocka_unit_test(test_log_sum_exp),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_gemm_gelu),
         cmocka_unit_test(test_flash_attention),
     };
