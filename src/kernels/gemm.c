@@ -87,69 +87,35 @@ static void pack_b_nt_generic(int kc, int nc, const void *B, enum auris__dtype b
     pack_b_nt_generic_nr(8, kc, nc, B, bt, ldb, dst);
 }
 
-static float dot_generic(int K, const float *a, const void *B, enum auris__dtype bt, size_t off)
+/* One row of a against one q8_0 row of B at element off (K % 32 == 0): per block the
+ * integer-valued products are summed, then scaled once by d (the float fallback of q8.c). */
+static float dot_q8_0_generic(int K, const float *a, const void *B, size_t off)
 {
     float p[8] = {0};
-    int k = 0;
-    if (bt == AURIS_DT_F16) {
-        const uint16_t *b = (const uint16_t *)B + off;
-        for (; k < K; k++)
-            p[k & 7] += a[k] * auris__f16_to_f32(b[k]);
-    } else if (bt == AURIS_DT_BF16) {
-        const uint16_t *b = (const uint16_t *)B + off;
-        for (; k < K; k++)
-            p[k & 7] += a[k] * auris__bf16_to_f32(b[k]);
-    } else if (bt == AURIS_DT_Q8_0) {
-        /* per block: integer-valued products summed, then scaled once by d */
-        const uint8_t *blk = auris__b_ptr(B, bt, off);
-        for (; k < K; k += AURIS__QK8_0, blk += AURIS__Q8_0_BYTES) {
-            float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
-            float q[8] = {0};
-            for (int j = 0; j < AURIS__QK8_0; j++)
-                q[j & 7] += a[k + j] * (float)(int8_t)blk[2 + j];
-            for (int j = 0; j < 8; j++)
-                p[j] += d * q[j];
-        }
-    } else {
-        const float *b = (const float *)B + off;
-        for (; k + 8 <= K; k += 8)
-            for (int j = 0; j < 8; j++)
-                p[j] += a[k + j] * b[k + j];
-        for (; k < K; k++)
-            p[0] += a[k] * b[k];
+    const uint8_t *blk = auris__b_ptr(B, AURIS_DT_Q8_0, off);
+    for (int k = 0; k < K; k += AURIS__QK8_0, blk += AURIS__Q8_0_BYTES) {
+        float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+        float q[8] = {0};
+        for (int j = 0; j < AURIS__QK8_0; j++)
+            q[j & 7] += a[k + j] * (float)(int8_t)blk[2 + j];
+        for (int j = 0; j < 8; j++)
+            p[j] += d * q[j];
     }
     return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
-static void gemv_nt_generic(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
-                            enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
-                            int acc)
+static void gemv_q8_0_generic(int M, int n0, int n1, int K, const float *A, int lda,
+                              const void *B, int ldb, const float *bias, float *C, int ldc,
+                              int acc)
 {
     for (int n = n0; n < n1; n++)
         for (int m = 0; m < M; m++) {
-            float s = dot_generic(K, A + (size_t)m * lda, B, bt, (size_t)n * ldb);
+            float s = dot_q8_0_generic(K, A + (size_t)m * lda, B, (size_t)n * ldb);
             if (bias)
                 s += bias[n];
             float *c = C + (size_t)m * ldc + n;
             *c = acc ? *c + s : s;
         }
-}
-
-static void axpy_nn_generic(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
-                            int ldb, float *C, int ldc, int acc)
-{
-    for (int m = 0; m < M; m++) {
-        float *restrict c = C + (size_t)m * ldc;
-        if (!acc)
-            for (int j = n0; j < n1; j++)
-                c[j] = 0.0f;
-        for (int k = 0; k < K; k++) {
-            float a = A[(size_t)m * lda + k];
-            const float *restrict b = B + (size_t)k * ldb;
-            for (int j = n0; j < n1; j++)
-                c[j] += a * b[j];
-        }
-    }
 }
 
 static void softmax_generic(float *x, int len, float scale)
@@ -168,8 +134,7 @@ static void softmax_generic(float *x, int len, float scale)
 }
 
 const struct auris__isa auris__isa_generic = {
-    "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_nt_generic, axpy_nn_generic,
-    softmax_generic,
+    "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_q8_0_generic, softmax_generic,
 };
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -365,17 +330,16 @@ static void blocked_task(void *ctx, int task, int thread, float *scratch)
 static void stream_task(const struct gemm_job *j, int task)
 {
     int n0 = task * j->nb, n1 = AURIS_MIN(j->N, n0 + j->nb);
-    /* the few-row products of gemv.c / gemv_avx2.c; the ISA table's for the other types */
+    /* the few-row products of gemv.c / gemv_avx2.c (f32, f16, bf16; nn's B is always f32);
+     * q8_0 comes here only when auris__gemv_q8_0 could not run (no memory) */
     const struct auris__gemv_ops *g = auris__gemv_for(j->isa->name);
-    if (j->b_is_kn) {
-        if (!g->nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->C, j->ldc, j->acc))
-            j->isa->axpy_nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc,
-                            j->acc);
-    } else if (!g->nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
-                      j->ldc, j->acc)) {
-        j->isa->gemv_nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
-                        j->ldc, j->acc);
-    }
+    if (j->b_is_kn)
+        g->nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->C, j->ldc, j->acc);
+    else if (!g->nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
+                    j->ldc, j->acc) &&
+             j->bt == AURIS_DT_Q8_0)
+        j->isa->gemv_q8_0(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->bias, j->C, j->ldc,
+                          j->acc);
     if (j->gelu) /* bias is already in */
         auris__ops_for(j->isa->name)->bias_gelu(j->M, n1 - n0, j->C + n0, (size_t)j->ldc, NULL);
 }

@@ -31,12 +31,11 @@ struct auris__isa {
     /* packs rows n0..n0+nc of a [N][K] weight, columns k0..k0+kc, into NR-wide panels
      * dst[panel][kc][NR]; rows past nc are zero */
     void (*pack_b_nt)(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb, float *dst);
-    /* y[m][n] = (acc ? y : 0) + A[m]·B[n] (+bias[n]) for n in [n0,n1), m in [0,M) */
-    void (*gemv_nt)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
-                    enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc, int acc);
-    /* C[m][n0..n1) = (acc ? C : 0) + sum_k A[m][k] B[k][n0..n1) */
-    void (*axpy_nn)(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
-                    int ldb, float *C, int ldc, int acc);
+    /* y[m][n] = (acc ? y : 0) + A[m]·B[n] (+bias[n]) for n in [n0,n1), m in [0,M), B q8_0
+     * (K, ldb multiples of 32) with float activations: the few-row fallback when q8.c's int8
+     * path cannot get memory (the other types stream through gemv_impl.h's table) */
+    void (*gemv_q8_0)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                      int ldb, const float *bias, float *C, int ldc, int acc);
     /* x[j] = exp(scale (x[j] - max x)) / sum, over [0, len) */
     void (*softmax)(float *x, int len, float scale);
 };
