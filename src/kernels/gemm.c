@@ -5,10 +5,10 @@
  * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
  * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
  * the decoder's one-token steps and batches of up to 16 sequences) take a GEMV/AXPY path that
- * streams B once, converting f16, bf16 and q8_0 on the fly, split over N; its column split does
- * not depend on M and every row is computed exactly as a one-row call would compute it, so each
- * row of C is bit-identical whatever M (batched decoding equals decoding alone). Packing
- * converts every B type to f32 panels.
+ * streams B once, converting f16 and bf16 on the fly (block types: int8 dot products, q8.c),
+ * split over N; its column split does not depend on M and every row is computed exactly as a
+ * one-row call would compute it, so each row of C is bit-identical whatever M (batched decoding equals decoding alone). Packing
+ * converts every B type to f32 panels (the block types dequantized panel by panel).
  * Invariants: no allocation when a pool is given (scratch belongs to the pool); a NULL pool
  * allocates one scratch per call, and falls back to plain loops if that fails. Bad sizes or
  * NULL pointers make the call a no-op rather than a crash.
@@ -391,8 +391,8 @@ static int job_valid(struct gemm_job *j)
         return 0;
     if (!auris__dtype_known(j->bt))
         return 0;
-    /* q8_0 rows are whole blocks, and K slices start on block boundaries (KC % 32 == 0) */
-    if (j->bt == AURIS_DT_Q8_0 && (j->K % AURIS__QK8_0 || j->ldb % AURIS__QK8_0))
+    /* block rows are whole blocks, and K slices start on block boundaries (KC % 32 == 0) */
+    if (auris__dtype_block_bytes(j->bt) && (j->K % AURIS__QK8_0 || j->ldb % AURIS__QK8_0))
         return 0;
     if (j->K == 0) {
         for (int m = 0; m < j->M; m++)
@@ -410,7 +410,10 @@ static int job_valid(struct gemm_job *j)
 static void gemm_dispatch(struct auris__pool *pool, struct gemm_job *j, float *scratch)
 {
     int nt = auris__pool_size(pool);
-    if (j->M <= GEMV_M) {
+    /* the streaming path has float kernels for every type but the 4/5-bit blocks: those only
+     * get here when auris__gemv_qb could not run, and take the blocked path */
+    if (j->M <= GEMV_M && (j->b_is_kn || j->bt == AURIS_DT_Q8_0 ||
+                           !auris__dtype_block_bytes(j->bt))) {
         /* chunks of whole 16-column groups, about four per thread */
         int chunk = (j->N + 4 * nt - 1) / (4 * nt);
         chunk = AURIS_MAX(64, (chunk + 15) / 16 * 16);
@@ -459,9 +462,9 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
         auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, acc, scratch);
         return;
     }
-    /* q8_0 decoder steps: int8 dot products on the stored blocks (q8.c) */
-    if (bt == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 &&
-        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
+    /* quantized decoder steps: int8 dot products on the stored blocks (q8.c, q4.c) */
+    if (auris__dtype_block_bytes(bt) && M <= GEMV_M && K > 0 &&
+        auris__gemv_qb(pool, bt, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
         return;
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0,
                          0};
@@ -526,8 +529,8 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
         auris__k_bias_gelu(M, N, C, ldc, NULL);
         return;
     }
-    if (btype == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 && N > 0 && ldc >= N &&
-        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, NULL) == 0) {
+    if (auris__dtype_block_bytes(btype) && M <= GEMV_M && K > 0 && N > 0 && ldc >= N &&
+        auris__gemv_qb(pool, btype, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, NULL) == 0) {
         auris__k_bias_gelu(M, N, C, ldc, NULL);
         return;
     }

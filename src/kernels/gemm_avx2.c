@@ -9,6 +9,7 @@
  * after gemm.c's run-time check; packed panels are 64-byte aligned (aligned loads are safe).
  */
 #include "kernels/gemm_impl.h"
+#include "kernels/q8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
 #include "kernels/simd_avx2.h"
@@ -124,7 +125,7 @@ static inline __m256 load8(const void *B, enum auris__dtype bt, size_t idx)
         const uint8_t *blk = auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0);
         return _mm256_mul_ps(_mm256_set1_ps(q8_scale(blk)), i8x8(blk + 2 + idx % AURIS__QK8_0));
     }
-    case AURIS_DT_F32:
+    default: /* f32 (the 4/5-bit blocks never come here: pack_b_nt_avx2 dequantizes them) */
         break;
     }
     return _mm256_loadu_ps((const float *)B + idx);
@@ -139,30 +140,46 @@ static inline float load1(const void *B, enum auris__dtype bt, size_t idx)
     return ((const float *)B)[idx];
 }
 
-/* 16-wide panels; each half of a panel (8 rows of B) is moved 8 k at a time by a transpose. */
+/* Rows r0..r0+nrows of B (the rest zero) into the 8 lanes at d of 16-wide panel rows, 8 k at a
+ * time by a transpose. */
+static void pack_half(int kc, int nrows, const void *B, enum auris__dtype bt, size_t ldb, int r0,
+                      float *d)
+{
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = i < nrows ? load8(B, bt, (size_t)(r0 + i) * ldb + k) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int t = 0; t < 8; t++)
+            _mm256_store_ps(d + (size_t)(k + t) * 16, r[t]);
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < 8; i++)
+            d[(size_t)k * 16 + i] = i < nrows ? load1(B, bt, (size_t)(r0 + i) * ldb + k) : 0.0f;
+}
+
+/* 16-wide panels; each half of a panel (8 rows of B) is moved 8 k at a time by a transpose.
+ * 4/5-bit blocks are first dequantized, 8 row slices at a time, into a small f32 buffer. */
 static void pack_b_nt_avx2(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb,
                            float *dst)
 {
+    const int dequant = bt != AURIS_DT_Q8_0 && auris__dtype_block_bytes(bt) != 0;
+    _Alignas(32) float rows[8][AURIS__KC];
     int n_panels = (nc + 15) / 16;
     for (int p = 0; p < n_panels; p++) {
         float *d = dst + (size_t)p * kc * 16;
         for (int h = 0; h < 2; h++) {
             int r0 = p * 16 + h * 8;
             int nrows = AURIS_MIN(8, nc - r0);
-            int k = 0;
-            for (; k + 8 <= kc; k += 8) {
-                __m256 r[8];
-                for (int i = 0; i < 8; i++)
-                    r[i] = i < nrows ? load8(B, bt, (size_t)(r0 + i) * ldb + k)
-                                     : _mm256_setzero_ps();
-                transpose8(r);
-                for (int t = 0; t < 8; t++)
-                    _mm256_store_ps(d + (size_t)(k + t) * 16 + h * 8, r[t]);
+            if (!dequant) {
+                pack_half(kc, nrows, B, bt, ldb, r0, d + h * 8);
+                continue;
             }
-            for (; k < kc; k++)
-                for (int i = 0; i < 8; i++)
-                    d[(size_t)k * 16 + h * 8 + i] =
-                        i < nrows ? load1(B, bt, (size_t)(r0 + i) * ldb + k) : 0.0f;
+            for (int i = 0; i < nrows; i++) /* kc is whole blocks (K % 32 == 0) */
+                auris__qrow_to_f32_avx2(bt, auris__b_ptr(B, bt, (size_t)(r0 + i) * ldb),
+                                        (size_t)kc, rows[i]);
+            pack_half(kc, nrows, rows, AURIS_DT_F32, AURIS__KC, 0, d + h * 8);
         }
     }
 }

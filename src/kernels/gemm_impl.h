@@ -40,11 +40,12 @@ struct auris__isa {
     void (*softmax)(float *x, int len, float scale);
 };
 
-/* Address of element idx of a row-major B of type bt (for Q8_0, idx is a multiple of 32). */
+/* Address of element idx of a row-major B of type bt (for a block type, idx is a multiple of
+ * 32). */
 static inline const void *auris__b_ptr(const void *B, enum auris__dtype bt, size_t idx)
 {
-    size_t off = bt == AURIS_DT_Q8_0 ? idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES
-                 : bt == AURIS_DT_F32 ? idx * 4 : idx * 2;
+    size_t bs = auris__dtype_block_bytes(bt);
+    size_t off = bs ? idx / AURIS__QK8_0 * bs : bt == AURIS_DT_F32 ? idx * 4 : idx * 2;
     return (const char *)B + off;
 }
 
@@ -56,15 +57,14 @@ static inline float auris__b_elem(const void *B, enum auris__dtype bt, size_t id
         return auris__f16_to_f32(((const uint16_t *)B)[idx]);
     case AURIS_DT_BF16:
         return auris__bf16_to_f32(((const uint16_t *)B)[idx]);
-    case AURIS_DT_Q8_0: {
-        const uint8_t *blk = (const uint8_t *)B + idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
-        float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
-        return d * (float)(int8_t)blk[2 + idx % AURIS__QK8_0];
-    }
     case AURIS_DT_F32:
-        break;
+        return ((const float *)B)[idx];
+    default: {
+        float y[AURIS__QK8_0];
+        auris__to_f32(bt, auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0), AURIS__QK8_0, y);
+        return y[idx % AURIS__QK8_0];
     }
-    return ((const float *)B)[idx];
+    }
 }
 
 extern const struct auris__isa auris__isa_generic;
