@@ -1,16 +1,19 @@
 /*
  * dtype.c — sizes of the weight element types and their conversion to f32.
  *
- * Reference: ggml's type table (docs/gguf.md, ggml.h): F32 = 0, F16 = 1, Q8_0 = 8 (block of 32:
- * f16 scale d then 32 int8 q, value d*q), BF16 = 30 (upper 16 bits of an f32).
+ * Reference: ggml's type table (docs/gguf.md, ggml.h): F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3,
+ * Q5_0 = 6, Q5_1 = 7, Q8_0 = 8 (blocks of 32, layouts in q4.c, which dequantizes them),
+ * BF16 = 30 (upper 16 bits of an f32).
  * Invariants: sources are read byte by byte (or with memcpy), so any alignment is fine; sizes
  * are overflow-checked; nothing allocates.
  */
 #include "kernels/kernels.h"
+#include "kernels/q8_impl.h"
 
 int auris__dtype_known(enum auris__dtype t)
 {
-    return t == AURIS_DT_F32 || t == AURIS_DT_F16 || t == AURIS_DT_BF16 || t == AURIS_DT_Q8_0;
+    return t == AURIS_DT_F32 || t == AURIS_DT_F16 || t == AURIS_DT_BF16 ||
+           auris__dtype_block_bytes(t) != 0;
 }
 
 size_t auris__dtype_bytes(enum auris__dtype t, size_t n)
@@ -22,12 +25,11 @@ size_t auris__dtype_bytes(enum auris__dtype t, size_t n)
     case AURIS_DT_F16:
     case AURIS_DT_BF16:
         return auris__mul_ok(n, 2, &out) ? out : 0;
-    case AURIS_DT_Q8_0:
-        if (n % AURIS__QK8_0)
+    default:
+        if (!auris__dtype_block_bytes(t) || n % AURIS__QK8_0)
             return 0;
-        return auris__mul_ok(n / AURIS__QK8_0, AURIS__Q8_0_BYTES, &out) ? out : 0;
+        return auris__mul_ok(n / AURIS__QK8_0, auris__dtype_block_bytes(t), &out) ? out : 0;
     }
-    return 0;
 }
 
 void auris__to_f32(enum auris__dtype t, const void *src, size_t n, float *dst)
@@ -53,13 +55,14 @@ void auris__to_f32(enum auris__dtype t, const void *src, size_t n, float *dst)
         for (size_t i = 0; i < n; i++)
             dst[i] = auris__bf16_to_f32((uint16_t)(s[2 * i] | (s[2 * i + 1] << 8)));
         return;
-    case AURIS_DT_Q8_0:
-        for (size_t b = 0; b < n / AURIS__QK8_0; b++, s += AURIS__Q8_0_BYTES) {
-            float d = auris__f16_to_f32((uint16_t)(s[0] | (s[1] << 8)));
-            for (int j = 0; j < AURIS__QK8_0; j++)
-                dst[b * AURIS__QK8_0 + j] = d * (float)(int8_t)s[2 + j];
-        }
+    default:
+        break;
+    }
+    const size_t bs = auris__dtype_block_bytes(t);
+    if (!bs) {
+        memset(dst, 0, n * sizeof *dst);
         return;
     }
-    memset(dst, 0, n * sizeof *dst);
+    for (size_t b = 0; b < n / AURIS__QK8_0; b++, s += bs)
+        auris__qblock_to_f32(t, s, dst + b * AURIS__QK8_0);
 }

@@ -5,10 +5,10 @@
  * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
  * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
  * the decoder's one-token steps and batches of up to 16 sequences) take a GEMV/AXPY path that
- * streams B once, converting f16, bf16 and q8_0 on the fly, split over N; its column split does
- * not depend on M and every row is computed exactly as a one-row call would compute it, so each
- * row of C is bit-identical whatever M (batched decoding equals decoding alone). Packing
- * converts every B type to f32 panels.
+ * streams B once, converting f16 and bf16 on the fly (block types: int8 dot products, q8.c),
+ * split over N; its column split does not depend on M and every row is computed exactly as a
+ * one-row call would compute it, so each row of C is bit-identical whatever M (batched decoding equals decoding alone). Packing
+ * converts every B type to f32 panels (the block types dequantized panel by panel).
  * Invariants: no allocation when a pool is given (scratch belongs to the pool); a NULL pool
  * allocates one scratch per call, and falls back to plain loops if that fails. Bad sizes or
  * NULL pointers make the call a no-op rather than a crash.
@@ -87,69 +87,35 @@ static void pack_b_nt_generic(int kc, int nc, const void *B, enum auris__dtype b
     pack_b_nt_generic_nr(8, kc, nc, B, bt, ldb, dst);
 }
 
-static float dot_generic(int K, const float *a, const void *B, enum auris__dtype bt, size_t off)
+/* One row of a against one q8_0 row of B at element off (K % 32 == 0): per block the
+ * integer-valued products are summed, then scaled once by d (the float fallback of q8.c). */
+static float dot_q8_0_generic(int K, const float *a, const void *B, size_t off)
 {
     float p[8] = {0};
-    int k = 0;
-    if (bt == AURIS_DT_F16) {
-        const uint16_t *b = (const uint16_t *)B + off;
-        for (; k < K; k++)
-            p[k & 7] += a[k] * auris__f16_to_f32(b[k]);
-    } else if (bt == AURIS_DT_BF16) {
-        const uint16_t *b = (const uint16_t *)B + off;
-        for (; k < K; k++)
-            p[k & 7] += a[k] * auris__bf16_to_f32(b[k]);
-    } else if (bt == AURIS_DT_Q8_0) {
-        /* per block: integer-valued products summed, then scaled once by d */
-        const uint8_t *blk = auris__b_ptr(B, bt, off);
-        for (; k < K; k += AURIS__QK8_0, blk += AURIS__Q8_0_BYTES) {
-            float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
-            float q[8] = {0};
-            for (int j = 0; j < AURIS__QK8_0; j++)
-                q[j & 7] += a[k + j] * (float)(int8_t)blk[2 + j];
-            for (int j = 0; j < 8; j++)
-                p[j] += d * q[j];
-        }
-    } else {
-        const float *b = (const float *)B + off;
-        for (; k + 8 <= K; k += 8)
-            for (int j = 0; j < 8; j++)
-                p[j] += a[k + j] * b[k + j];
-        for (; k < K; k++)
-            p[0] += a[k] * b[k];
+    const uint8_t *blk = auris__b_ptr(B, AURIS_DT_Q8_0, off);
+    for (int k = 0; k < K; k += AURIS__QK8_0, blk += AURIS__Q8_0_BYTES) {
+        float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+        float q[8] = {0};
+        for (int j = 0; j < AURIS__QK8_0; j++)
+            q[j & 7] += a[k + j] * (float)(int8_t)blk[2 + j];
+        for (int j = 0; j < 8; j++)
+            p[j] += d * q[j];
     }
     return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
-static void gemv_nt_generic(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
-                            enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
-                            int acc)
+static void gemv_q8_0_generic(int M, int n0, int n1, int K, const float *A, int lda,
+                              const void *B, int ldb, const float *bias, float *C, int ldc,
+                              int acc)
 {
     for (int n = n0; n < n1; n++)
         for (int m = 0; m < M; m++) {
-            float s = dot_generic(K, A + (size_t)m * lda, B, bt, (size_t)n * ldb);
+            float s = dot_q8_0_generic(K, A + (size_t)m * lda, B, (size_t)n * ldb);
             if (bias)
                 s += bias[n];
             float *c = C + (size_t)m * ldc + n;
             *c = acc ? *c + s : s;
         }
-}
-
-static void axpy_nn_generic(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
-                            int ldb, float *C, int ldc, int acc)
-{
-    for (int m = 0; m < M; m++) {
-        float *restrict c = C + (size_t)m * ldc;
-        if (!acc)
-            for (int j = n0; j < n1; j++)
-                c[j] = 0.0f;
-        for (int k = 0; k < K; k++) {
-            float a = A[(size_t)m * lda + k];
-            const float *restrict b = B + (size_t)k * ldb;
-            for (int j = n0; j < n1; j++)
-                c[j] += a * b[j];
-        }
-    }
 }
 
 static void softmax_generic(float *x, int len, float scale)
@@ -168,8 +134,7 @@ static void softmax_generic(float *x, int len, float scale)
 }
 
 const struct auris__isa auris__isa_generic = {
-    "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_nt_generic, axpy_nn_generic,
-    softmax_generic,
+    "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_q8_0_generic, softmax_generic,
 };
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -396,17 +361,16 @@ static void blocked_task(void *ctx, int task, int thread, float *scratch)
 static void stream_task(const struct gemm_job *j, int task)
 {
     int n0 = task * j->nb, n1 = AURIS_MIN(j->N, n0 + j->nb);
-    /* the few-row products of gemv.c / gemv_avx2.c; the ISA table's for the other types */
+    /* the few-row products of gemv.c / gemv_avx2.c (f32, f16, bf16; nn's B is always f32);
+     * q8_0 comes here only when auris__gemv_q8_0 could not run (no memory) */
     const struct auris__gemv_ops *g = auris__gemv_for(j->isa->name);
-    if (j->b_is_kn) {
-        if (!g->nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->C, j->ldc, j->acc))
-            j->isa->axpy_nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc,
-                            j->acc);
-    } else if (!g->nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
-                      j->ldc, j->acc)) {
-        j->isa->gemv_nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
-                        j->ldc, j->acc);
-    }
+    if (j->b_is_kn)
+        g->nn(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->C, j->ldc, j->acc);
+    else if (!g->nt(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->bt, j->ldb, j->bias, j->C,
+                    j->ldc, j->acc) &&
+             j->bt == AURIS_DT_Q8_0)
+        j->isa->gemv_q8_0(j->M, n0, n1, j->K, j->A, j->lda, j->B, j->ldb, j->bias, j->C, j->ldc,
+                          j->acc);
     if (j->gelu) /* bias is already in */
         auris__ops_for(j->isa->name)->bias_gelu(j->M, n1 - n0, j->C + n0, (size_t)j->ldc, NULL);
 }
@@ -458,8 +422,8 @@ static int job_valid(struct gemm_job *j)
         return 0;
     if (!auris__dtype_known(j->bt))
         return 0;
-    /* q8_0 rows are whole blocks, and K slices start on block boundaries (KC % 32 == 0) */
-    if (j->bt == AURIS_DT_Q8_0 && (j->K % AURIS__QK8_0 || j->ldb % AURIS__QK8_0))
+    /* block rows are whole blocks, and K slices start on block boundaries (KC % 32 == 0) */
+    if (auris__dtype_block_bytes(j->bt) && (j->K % AURIS__QK8_0 || j->ldb % AURIS__QK8_0))
         return 0;
     if (j->K == 0) {
         for (int m = 0; m < j->M; m++)
@@ -477,7 +441,10 @@ static int job_valid(struct gemm_job *j)
 static void gemm_dispatch(struct auris__pool *pool, struct gemm_job *j, float *scratch)
 {
     int nt = auris__pool_size(pool);
-    if (j->M <= GEMV_M) {
+    /* the streaming path has float kernels for every type but the 4/5-bit blocks: those only
+     * get here when auris__gemv_qb could not run, and take the blocked path */
+    if (j->M <= GEMV_M && (j->b_is_kn || j->bt == AURIS_DT_Q8_0 ||
+                           !auris__dtype_block_bytes(j->bt))) {
         /* chunks of whole 16-column groups, about four per thread */
         int chunk = (j->N + 4 * nt - 1) / (4 * nt);
         chunk = AURIS_MAX(64, (chunk + 15) / 16 * 16);
@@ -526,9 +493,9 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
         auris__gemm_i8r(pool, M, N, K, A, lda, B, bias, C, ldc, acc, scratch);
         return;
     }
-    /* q8_0 decoder steps: int8 dot products on the stored blocks (q8.c) */
-    if (bt == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 &&
-        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
+    /* quantized decoder steps: int8 dot products on the stored blocks (q8.c, q4.c) */
+    if (auris__dtype_block_bytes(bt) && M <= GEMV_M && K > 0 &&
+        auris__gemv_qb(pool, bt, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
         return;
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0,
                          0};
@@ -593,8 +560,8 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
         auris__k_bias_gelu(M, N, C, ldc, NULL);
         return;
     }
-    if (btype == AURIS_DT_Q8_0 && M <= GEMV_M && K > 0 && N > 0 && ldc >= N &&
-        auris__gemv_q8_0(pool, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, NULL) == 0) {
+    if (auris__dtype_block_bytes(btype) && M <= GEMV_M && K > 0 && N > 0 && ldc >= N &&
+        auris__gemv_qb(pool, btype, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, NULL) == 0) {
         auris__k_bias_gelu(M, N, C, ldc, NULL);
         return;
     }

@@ -1,14 +1,15 @@
 /*
- * gemm_avx2.c — AVX2+FMA micro-kernel (6x16), F16C packing and streaming GEMV/AXPY.
+ * gemm_avx2.c — AVX2+FMA micro-kernel (6x16), F16C packing, and the q8_0 float GEMV fallback.
  *
  * Reference: BLIS haswell sgemm micro-kernel shape (6 rows x 2 ymm columns = 12 accumulators,
  * two B loads and six broadcasts per k); 8x8 in-register transposes for packing [N][K] weights.
  * B may be f32, f16 (F16C), bf16 (shift into the top half) or q8_0 (int8 widened, times the
- * block's scale; one-row GEMV sums each block unscaled and applies d once).
+ * block's scale; the q8_0 GEMV sums each block unscaled and applies d once).
  * Invariants: compiled with -mavx2 -mfma -mf16c (CMake does this for *_avx2.c) and only reached
  * after gemm.c's run-time check; packed panels are 64-byte aligned (aligned loads are safe).
  */
 #include "kernels/gemm_impl.h"
+#include "kernels/q8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
 #include "kernels/simd_avx2.h"
@@ -124,7 +125,7 @@ static inline __m256 load8(const void *B, enum auris__dtype bt, size_t idx)
         const uint8_t *blk = auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0);
         return _mm256_mul_ps(_mm256_set1_ps(q8_scale(blk)), i8x8(blk + 2 + idx % AURIS__QK8_0));
     }
-    case AURIS_DT_F32:
+    default: /* f32 (the 4/5-bit blocks never come here: pack_b_nt_avx2 dequantizes them) */
         break;
     }
     return _mm256_loadu_ps((const float *)B + idx);
@@ -139,30 +140,46 @@ static inline float load1(const void *B, enum auris__dtype bt, size_t idx)
     return ((const float *)B)[idx];
 }
 
-/* 16-wide panels; each half of a panel (8 rows of B) is moved 8 k at a time by a transpose. */
+/* Rows r0..r0+nrows of B (the rest zero) into the 8 lanes at d of 16-wide panel rows, 8 k at a
+ * time by a transpose. */
+static void pack_half(int kc, int nrows, const void *B, enum auris__dtype bt, size_t ldb, int r0,
+                      float *d)
+{
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = i < nrows ? load8(B, bt, (size_t)(r0 + i) * ldb + k) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int t = 0; t < 8; t++)
+            _mm256_store_ps(d + (size_t)(k + t) * 16, r[t]);
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < 8; i++)
+            d[(size_t)k * 16 + i] = i < nrows ? load1(B, bt, (size_t)(r0 + i) * ldb + k) : 0.0f;
+}
+
+/* 16-wide panels; each half of a panel (8 rows of B) is moved 8 k at a time by a transpose.
+ * 4/5-bit blocks are first dequantized, 8 row slices at a time, into a small f32 buffer. */
 static void pack_b_nt_avx2(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb,
                            float *dst)
 {
+    const int dequant = bt != AURIS_DT_Q8_0 && auris__dtype_block_bytes(bt) != 0;
+    _Alignas(32) float rows[8][AURIS__KC];
     int n_panels = (nc + 15) / 16;
     for (int p = 0; p < n_panels; p++) {
         float *d = dst + (size_t)p * kc * 16;
         for (int h = 0; h < 2; h++) {
             int r0 = p * 16 + h * 8;
             int nrows = AURIS_MIN(8, nc - r0);
-            int k = 0;
-            for (; k + 8 <= kc; k += 8) {
-                __m256 r[8];
-                for (int i = 0; i < 8; i++)
-                    r[i] = i < nrows ? load8(B, bt, (size_t)(r0 + i) * ldb + k)
-                                     : _mm256_setzero_ps();
-                transpose8(r);
-                for (int t = 0; t < 8; t++)
-                    _mm256_store_ps(d + (size_t)(k + t) * 16 + h * 8, r[t]);
+            if (!dequant) {
+                pack_half(kc, nrows, B, bt, ldb, r0, d + h * 8);
+                continue;
             }
-            for (; k < kc; k++)
-                for (int i = 0; i < 8; i++)
-                    d[(size_t)k * 16 + h * 8 + i] =
-                        i < nrows ? load1(B, bt, (size_t)(r0 + i) * ldb + k) : 0.0f;
+            for (int i = 0; i < nrows; i++) /* kc is whole blocks (K % 32 == 0) */
+                auris__qrow_to_f32_avx2(bt, auris__b_ptr(B, bt, (size_t)(r0 + i) * ldb),
+                                        (size_t)kc, rows[i]);
+            pack_half(kc, nrows, rows, AURIS_DT_F32, AURIS__KC, 0, d + h * 8);
         }
     }
 }
@@ -174,74 +191,6 @@ static inline float hsum(__m256 v)
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
-
-/* Reduces four accumulators to their four horizontal sums. */
-static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
-{
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/* One row of A against four rows of B at a time: A is loaded once per 8 k, four independent
- * FMA chains hide the latency, and the four results are reduced together. */
-#define DEFINE_GEMV1(NAME, T, LOAD8, LOAD1)                                                    \
-    static void NAME(int n0, int n1, int K, const float *a, const T *B, int ldb,              \
-                     const float *bias, float *c, int acc)                                    \
-    {                                                                                         \
-        int n = n0;                                                                           \
-        for (; n + 4 <= n1; n += 4) {                                                         \
-            const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                       \
-            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                       \
-            int k = 0;                                                                        \
-            /* the next row groups are a contiguous block; pull one line of it per step */ \
-            const char *pf = (const char *)(b0 + (size_t)8 * ldb);                            \
-            for (; k + 8 <= K; k += 8) {                                                      \
-                _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                    \
-                if (sizeof(T) == 4)                                                           \
-                    _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                      \
-                __m256 av = _mm256_loadu_ps(a + k);                                           \
-                s0 = _mm256_fmadd_ps(av, LOAD8(b0 + k), s0);                                  \
-                s1 = _mm256_fmadd_ps(av, LOAD8(b1 + k), s1);                                  \
-                s2 = _mm256_fmadd_ps(av, LOAD8(b2 + k), s2);                                  \
-                s3 = _mm256_fmadd_ps(av, LOAD8(b3 + k), s3);                                  \
-            }                                                                                 \
-            float r[4];                                                                       \
-            _mm_storeu_ps(r, hsum4(s0, s1, s2, s3));                                          \
-            for (; k < K; k++) {                                                              \
-                r[0] += a[k] * LOAD1(b0 + k);                                                 \
-                r[1] += a[k] * LOAD1(b1 + k);                                                 \
-                r[2] += a[k] * LOAD1(b2 + k);                                                 \
-                r[3] += a[k] * LOAD1(b3 + k);                                                 \
-            }                                                                                 \
-            for (int i = 0; i < 4; i++) {                                                     \
-                float v = r[i] + (bias ? bias[n + i] : 0.0f);                                 \
-                c[n + i] = acc ? c[n + i] + v : v;                                            \
-            }                                                                                 \
-        }                                                                                     \
-        for (; n < n1; n++) {                                                                 \
-            const T *b0 = B + (size_t)n * ldb;                                                \
-            __m256 s0 = _mm256_setzero_ps();                                                  \
-            int k = 0;                                                                        \
-            for (; k + 8 <= K; k += 8)                                                        \
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), LOAD8(b0 + k), s0);              \
-            float v = hsum(s0);                                                               \
-            for (; k < K; k++)                                                                \
-                v += a[k] * LOAD1(b0 + k);                                                    \
-            v += bias ? bias[n] : 0.0f;                                                       \
-            c[n] = acc ? c[n] + v : v;                                                        \
-        }                                                                                     \
-    }
-
-#define LOAD8_F32(p) _mm256_loadu_ps(p)
-#define LOAD1_F32(p) (*(p))
-#define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-#define LOAD1_F16(p) _cvtsh_ss(*(p))
-DEFINE_GEMV1(gemv1_f32, float, LOAD8_F32, LOAD1_F32)
-DEFINE_GEMV1(gemv1_f16, uint16_t, LOAD8_F16, LOAD1_F16)
-#define LOAD8_BF16(p) bf16x8(p)
-#define LOAD1_BF16(p) auris__bf16_to_f32(*(p))
-DEFINE_GEMV1(gemv1_bf16, uint16_t, LOAD8_BF16, LOAD1_BF16)
 
 /* One q8_0 block of 32 against a[0..32): the integer-valued products, unscaled. */
 static inline __m256 q8_block_dot(const float *a, const uint8_t *q, __m256 acc)
@@ -288,163 +237,13 @@ static void gemv1_q8_0(int n0, int n1, int K, const float *a, const void *B, int
     }
 }
 
-/* Several rows of A against the same B rows (2 <= M <= GEMV_M): for every group of four B rows
- * (and the single-row tail) exactly gemv1's arithmetic — one 8-lane FMA chain per output over
- * k, the same hsum4 / hsum reduction and scalar tail — so that each row of C is bit-identical to
- * a one-row call over the same [n0, n1) (a decoder batch gives every sequence the bits it would
- * get alone). The four B rows of a group are read from memory once and stay in L1 while two
- * rows of A at a time share each B load. */
-#define GEMVM_GROUP2(T, LOAD8, LOAD1, a, a2)                                                  \
-    do {                                                                                      \
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                           \
-        __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                           \
-        __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();                           \
-        __m256 t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();                           \
-        int k = 0;                                                                            \
-        for (; k + 8 <= K; k += 8) {                                                          \
-            __m256 v0 = LOAD8(b0 + k), v1 = LOAD8(b1 + k);                                    \
-            __m256 v2 = LOAD8(b2 + k), v3 = LOAD8(b3 + k);                                    \
-            __m256 av = _mm256_loadu_ps(a + k), aw = _mm256_loadu_ps(a2 + k);                 \
-            s0 = _mm256_fmadd_ps(av, v0, s0);                                                 \
-            s1 = _mm256_fmadd_ps(av, v1, s1);                                                 \
-            s2 = _mm256_fmadd_ps(av, v2, s2);                                                 \
-            s3 = _mm256_fmadd_ps(av, v3, s3);                                                 \
-            t0 = _mm256_fmadd_ps(aw, v0, t0);                                                 \
-            t1 = _mm256_fmadd_ps(aw, v1, t1);                                                 \
-            t2 = _mm256_fmadd_ps(aw, v2, t2);                                                 \
-            t3 = _mm256_fmadd_ps(aw, v3, t3);                                                 \
-        }                                                                                     \
-        _mm_storeu_ps(r, hsum4(s0, s1, s2, s3));                                              \
-        _mm_storeu_ps(r2, hsum4(t0, t1, t2, t3));                                             \
-        for (; k < K; k++) {                                                                  \
-            r[0] += a[k] * LOAD1(b0 + k);                                                     \
-            r[1] += a[k] * LOAD1(b1 + k);                                                     \
-            r[2] += a[k] * LOAD1(b2 + k);                                                     \
-            r[3] += a[k] * LOAD1(b3 + k);                                                     \
-            r2[0] += a2[k] * LOAD1(b0 + k);                                                   \
-            r2[1] += a2[k] * LOAD1(b1 + k);                                                   \
-            r2[2] += a2[k] * LOAD1(b2 + k);                                                   \
-            r2[3] += a2[k] * LOAD1(b3 + k);                                                   \
-        }                                                                                     \
-    } while (0)
-
-#define DEFINE_GEMVM(NAME, T, LOAD8, LOAD1)                                                    \
-    static void NAME(int M, int n0, int n1, int K, const float *A, int lda, const T *B,       \
-                     int ldb, const float *bias, float *C, int ldc, int acc)                  \
-    {                                                                                         \
-        int n = n0;                                                                           \
-        for (; n + 4 <= n1; n += 4) {                                                         \
-            const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
-            for (int m = 0; m < M; m += 2) {                                                  \
-                const float *a = A + (size_t)m * lda;                                         \
-                const float *a2 = m + 1 < M ? a + lda : a;                                    \
-                float r[4], r2[4];                                                            \
-                GEMVM_GROUP2(T, LOAD8, LOAD1, a, a2);                                         \
-                for (int j = 0; j < 2 && m + j < M; j++) {                                    \
-                    const float *rr = j ? r2 : r;                                             \
-                    float *c = C + (size_t)(m + j) * ldc;                                     \
-                    for (int i = 0; i < 4; i++) {                                             \
-                        float v = rr[i] + (bias ? bias[n + i] : 0.0f);                        \
-                        c[n + i] = acc ? c[n + i] + v : v;                                    \
-                    }                                                                         \
-                }                                                                             \
-            }                                                                                 \
-        }                                                                                     \
-        for (; n < n1; n++) {                                                                 \
-            const T *b0 = B + (size_t)n * ldb;                                                \
-            for (int m = 0; m < M; m++) {                                                     \
-                const float *a = A + (size_t)m * lda;                                         \
-                __m256 s0 = _mm256_setzero_ps();                                              \
-                int k = 0;                                                                    \
-                for (; k + 8 <= K; k += 8)                                                    \
-                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), LOAD8(b0 + k), s0);          \
-                float v = hsum(s0);                                                           \
-                for (; k < K; k++)                                                            \
-                    v += a[k] * LOAD1(b0 + k);                                                \
-                v += bias ? bias[n] : 0.0f;                                                   \
-                float *c = C + (size_t)m * ldc + n;                                           \
-                *c = acc ? *c + v : v;                                                        \
-            }                                                                                 \
-        }                                                                                     \
-    }
-
-DEFINE_GEMVM(gemvm_f32, float, LOAD8_F32, LOAD1_F32)
-DEFINE_GEMVM(gemvm_f16, uint16_t, LOAD8_F16, LOAD1_F16)
-DEFINE_GEMVM(gemvm_bf16, uint16_t, LOAD8_BF16, LOAD1_BF16)
-
-static void gemv_nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
-                         enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc,
-                         int acc)
+/* M rows of A against q8_0 rows of B: row by row over the same columns (the float fallback
+ * of q8.c; its result for a row does not depend on M). */
+static void gemv_q8_0_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                           int ldb, const float *bias, float *C, int ldc, int acc)
 {
-    if (M == 1) {
-        if (bt == AURIS_DT_F16)
-            gemv1_f16(n0, n1, K, A, B, ldb, bias, C, acc);
-        else if (bt == AURIS_DT_BF16)
-            gemv1_bf16(n0, n1, K, A, B, ldb, bias, C, acc);
-        else if (bt == AURIS_DT_Q8_0)
-            gemv1_q8_0(n0, n1, K, A, B, ldb, bias, C, acc);
-        else
-            gemv1_f32(n0, n1, K, A, B, ldb, bias, C, acc);
-        return;
-    }
-    if (bt == AURIS_DT_F16) {
-        gemvm_f16(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
-    } else if (bt == AURIS_DT_BF16) {
-        gemvm_bf16(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
-    } else if (bt == AURIS_DT_F32) {
-        gemvm_f32(M, n0, n1, K, A, lda, B, ldb, bias, C, ldc, acc);
-    } else {
-        /* q8_0: row by row over the same columns (bit-identical to M == 1, B re-read) */
-        for (int m = 0; m < M; m++)
-            gemv1_q8_0(n0, n1, K, A + (size_t)m * lda, B, ldb, bias, C + (size_t)m * ldc, acc);
-    }
-}
-
-static void axpy_nn_avx2(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
-                         int ldb, float *C, int ldc, int acc)
-{
-    for (int m = 0; m < M; m++) {
-        const float *a = A + (size_t)m * lda;
-        float *c = C + (size_t)m * ldc;
-        int j = n0;
-        for (; j + 32 <= n1; j += 32) {
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-            for (int k = 0; k < K; k++) {
-                const float *b = B + (size_t)k * ldb + j;
-                __m256 av = _mm256_broadcast_ss(a + k);
-                s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b), s0);
-                s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8), s1);
-                s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 16), s2);
-                s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 24), s3);
-            }
-            if (acc) {
-                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
-                s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c + j + 8));
-                s2 = _mm256_add_ps(s2, _mm256_loadu_ps(c + j + 16));
-                s3 = _mm256_add_ps(s3, _mm256_loadu_ps(c + j + 24));
-            }
-            _mm256_storeu_ps(c + j, s0);
-            _mm256_storeu_ps(c + j + 8, s1);
-            _mm256_storeu_ps(c + j + 16, s2);
-            _mm256_storeu_ps(c + j + 24, s3);
-        }
-        for (; j + 8 <= n1; j += 8) {
-            __m256 s0 = _mm256_setzero_ps();
-            for (int k = 0; k < K; k++)
-                s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k),
-                                     _mm256_loadu_ps(B + (size_t)k * ldb + j), s0);
-            if (acc)
-                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
-            _mm256_storeu_ps(c + j, s0);
-        }
-        for (; j < n1; j++) {
-            float s = 0.0f;
-            for (int k = 0; k < K; k++)
-                s += a[k] * B[(size_t)k * ldb + j];
-            c[j] = acc ? c[j] + s : s;
-        }
-    }
+    for (int m = 0; m < M; m++)
+        gemv1_q8_0(n0, n1, K, A + (size_t)m * lda, B, ldb, bias, C + (size_t)m * ldc, acc);
 }
 
 static void softmax_avx2(float *x, int len, float scale)
@@ -478,7 +277,7 @@ static void softmax_avx2(float *x, int len, float scale)
 }
 
 const struct auris__isa auris__isa_avx2 = {
-    "avx2", 6, 16, kernel_6x16, pack_b_nt_avx2, gemv_nt_avx2, axpy_nn_avx2, softmax_avx2,
+    "avx2", 6, 16, kernel_6x16, pack_b_nt_avx2, gemv_q8_0_avx2, softmax_avx2,
 };
 
 const struct auris__isa auris__isa_avx512 = {

@@ -31,21 +31,21 @@ struct auris__isa {
     /* packs rows n0..n0+nc of a [N][K] weight, columns k0..k0+kc, into NR-wide panels
      * dst[panel][kc][NR]; rows past nc are zero */
     void (*pack_b_nt)(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb, float *dst);
-    /* y[m][n] = (acc ? y : 0) + A[m]·B[n] (+bias[n]) for n in [n0,n1), m in [0,M) */
-    void (*gemv_nt)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
-                    enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc, int acc);
-    /* C[m][n0..n1) = (acc ? C : 0) + sum_k A[m][k] B[k][n0..n1) */
-    void (*axpy_nn)(int M, int n0, int n1, int K, const float *A, int lda, const float *B,
-                    int ldb, float *C, int ldc, int acc);
+    /* y[m][n] = (acc ? y : 0) + A[m]·B[n] (+bias[n]) for n in [n0,n1), m in [0,M), B q8_0
+     * (K, ldb multiples of 32) with float activations: the few-row fallback when q8.c's int8
+     * path cannot get memory (the other types stream through gemv_impl.h's table) */
+    void (*gemv_q8_0)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
+                      int ldb, const float *bias, float *C, int ldc, int acc);
     /* x[j] = exp(scale (x[j] - max x)) / sum, over [0, len) */
     void (*softmax)(float *x, int len, float scale);
 };
 
-/* Address of element idx of a row-major B of type bt (for Q8_0, idx is a multiple of 32). */
+/* Address of element idx of a row-major B of type bt (for a block type, idx is a multiple of
+ * 32). */
 static inline const void *auris__b_ptr(const void *B, enum auris__dtype bt, size_t idx)
 {
-    size_t off = bt == AURIS_DT_Q8_0 ? idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES
-                 : bt == AURIS_DT_F32 ? idx * 4 : idx * 2;
+    size_t bs = auris__dtype_block_bytes(bt);
+    size_t off = bs ? idx / AURIS__QK8_0 * bs : bt == AURIS_DT_F32 ? idx * 4 : idx * 2;
     return (const char *)B + off;
 }
 
@@ -57,15 +57,14 @@ static inline float auris__b_elem(const void *B, enum auris__dtype bt, size_t id
         return auris__f16_to_f32(((const uint16_t *)B)[idx]);
     case AURIS_DT_BF16:
         return auris__bf16_to_f32(((const uint16_t *)B)[idx]);
-    case AURIS_DT_Q8_0: {
-        const uint8_t *blk = (const uint8_t *)B + idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
-        float d = auris__f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
-        return d * (float)(int8_t)blk[2 + idx % AURIS__QK8_0];
-    }
     case AURIS_DT_F32:
-        break;
+        return ((const float *)B)[idx];
+    default: {
+        float y[AURIS__QK8_0];
+        auris__to_f32(bt, auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0), AURIS__QK8_0, y);
+        return y[idx % AURIS__QK8_0];
     }
-    return ((const float *)B)[idx];
+    }
 }
 
 /* Tests only: makes `isa` (which must outlive its use) the table in use, as auris__kernels_force

@@ -16,6 +16,10 @@
 enum auris__dtype {
     AURIS_DT_F32 = 0,
     AURIS_DT_F16 = 1,
+    AURIS_DT_Q4_0 = 2,   /* blocks of 32: f16 d, 16 bytes of nibbles; value = (q - 8) d */
+    AURIS_DT_Q4_1 = 3,   /* f16 d, f16 m, 16 bytes of nibbles; value = q d + m */
+    AURIS_DT_Q5_0 = 6,   /* f16 d, u32 of 5th bits, 16 bytes of nibbles; value = (q - 16) d */
+    AURIS_DT_Q5_1 = 7,   /* f16 d, f16 m, u32 of 5th bits, 16 bytes of nibbles; q d + m */
     AURIS_DT_Q8_0 = 8,   /* blocks of 32: f16 scale d, then 32 int8 q; value = d * q */
     AURIS_DT_BF16 = 30,  /* bfloat16: the top half of an f32 */
 };
@@ -42,12 +46,17 @@ struct auris__i8r {
 /* 1 for the types above, 0 otherwise. */
 int auris__dtype_known(enum auris__dtype t);
 
-/* Bytes taken by n consecutive elements of type t (for Q8_0, n must be a multiple of 32).
- * Returns 0 on overflow, an unknown type or a partial q8_0 block. */
+/* Bytes of one block of 32 for the block types (q4_0 18, q4_1 20, q5_0 22, q5_1 24, q8_0 34);
+ * 0 for the element types and unknown types. A block type's rows are whole blocks. */
+size_t auris__dtype_block_bytes(enum auris__dtype t);
+
+/* Bytes taken by n consecutive elements of type t (for a block type, n must be a multiple of
+ * 32). Returns 0 on overflow, an unknown type or a partial block. */
 size_t auris__dtype_bytes(enum auris__dtype t, size_t n);
 
-/* dst[0..n) = the n elements at src converted to f32. src may have any alignment; for Q8_0 it
- * starts on a block boundary and n is a multiple of 32. Unknown types write zeros. */
+/* dst[0..n) = the n elements at src converted to f32. src may have any alignment; for a block
+ * type it starts on a block boundary and n is a multiple of 32 (the values are ggml's
+ * dequantize_row_* bits). Unknown types write zeros. */
 void auris__to_f32(enum auris__dtype t, const void *src, size_t n, float *dst);
 
 /* ---- thread pool -------------------------------------------------------------------------- */
@@ -69,8 +78,10 @@ void auris__pool_run(struct auris__pool *pool, auris__task_fn fn, void *ctx, int
 /* ---- matrix products ---------------------------------------------------------------------- */
 
 /* C[M][N] = A[M][K] · B[N][K]^T (+ bias[N] when non-NULL).
- * A, C: f32 with row strides lda, ldc (in elements). B: `btype` (F32, F16, BF16 or Q8_0) with row
- * stride ldb in elements; for Q8_0, K and ldb must be multiples of 32 (else the call is a no-op).
+ * A, C: f32 with row strides lda, ldc (in elements). B: `btype` (F32, F16, BF16 or a block type)
+ * with row stride ldb in elements; for a block type, K and ldb must be multiples of 32 (else the
+ * call is a no-op). Block types run on int8 dot products for M <= 16 (auris__gemv_qb) and are
+ * dequantized panel by panel into the blocked GEMM otherwise.
  * This is y = x W^T + b for a PyTorch Linear weight W[N][K]. Parallel over the pool. */
 void auris__gemm_nt(struct auris__pool *pool, int M, int N, int K,
                     const float *A, int lda,
@@ -113,6 +124,14 @@ void auris__i8r_row_to_f32(const struct auris__i8r *w, int64_t row, float *out);
 int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
                      const void *B, int ldb, const float *bias, float *C, int ldc, int acc,
                      float *scratch);
+/* The same for any block type bt (q4_0, q4_1, q5_0, q5_1, q8_0; q8.c, q4.c): the weight's
+ * codes times the int8 activations exactly in int32, each block's sum scaled by d_w d_a, plus
+ * m_w d_a (sum of the block's activation codes) for q4_1 / q5_1, as ggml's q4_1 x q8_1. */
+int auris__gemv_qb(struct auris__pool *pool, enum auris__dtype bt, int M, int N, int K,
+                   const float *A, int lda, const void *B, int ldb, const float *bias, float *C,
+                   int ldc, int acc, float *scratch);
+void auris__gemv_qb_ref(enum auris__dtype bt, int M, int N, int K, const float *A, int lda,
+                        const void *B, int ldb, const float *bias, float *C, int ldc);
 /* The portable twin (single-threaded, plain loops, no acc; the same bits). */
 void auris__gemv_q8_0_ref(int M, int N, int K, const float *A, int lda, const void *B, int ldb,
                           const float *bias, float *C, int ldc);

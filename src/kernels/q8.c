@@ -21,8 +21,8 @@
 
 #define SCRATCH_BYTES (AURIS__SCRATCH_FLOATS * sizeof(float))
 
-/* q[0..K) and d[0..K/32): x quantized per block of 32. */
-static void quantize_row(const float *x, int K, int8_t *q, float *d)
+/* q[0..K), d[0..K/32) and sa[0..K/32): x quantized per block of 32, sa = d * sum q. */
+static void quantize_row(const float *x, int K, int8_t *q, float *d, float *sa)
 {
     for (int b = 0; b < K / AURIS__QK8_0; b++) {
         const float *xb = x + (size_t)b * AURIS__QK8_0;
@@ -30,6 +30,7 @@ static void quantize_row(const float *x, int K, int8_t *q, float *d)
         for (int j = 0; j < AURIS__QK8_0; j++)
             amax = fabsf(xb[j]) > amax ? fabsf(xb[j]) : amax;
         const float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+        int32_t sum = 0;
         for (int j = 0; j < AURIS__QK8_0; j++) {
             /* to nearest, ties to even: |v| <= 127 (+ an ulp) << 2^22, where adding and
              * subtracting 1.5 * 2^23 rounds exactly so (an overflowing v is clamped) */
@@ -37,8 +38,10 @@ static void quantize_row(const float *x, int K, int8_t *q, float *d)
             v = (v + 12582912.0f) - 12582912.0f;
             v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v; /* NaN input: 0 below */
             q[(size_t)b * AURIS__QK8_0 + (size_t)j] = v == v ? (int8_t)v : 0;
+            sum += q[(size_t)b * AURIS__QK8_0 + (size_t)j];
         }
         d[b] = db;
+        sa[b] = db * (float)sum;
     }
 }
 
@@ -75,7 +78,10 @@ void auris__q8_cols_generic(const struct auris__q8_rows *a, int n0, int n1, cons
 /* ---- the driver --------------------------------------------------------------------------- */
 
 struct q8_job {
-    auris__q8_cols_fn cols;
+    enum auris__dtype bt;
+    auris__q8_cols_fn cols; /* q8_0 */
+    void (*cols4)(enum auris__dtype, const struct auris__q8_rows *, int, int, const uint8_t *,
+                  size_t, const float *, float *, int, int); /* the 4/5-bit types */
     struct auris__q8_rows a;
     const uint8_t *B;
     size_t row_bytes;
@@ -89,27 +95,47 @@ static void q8_task(void *ctx, int task, int thread)
     const struct q8_job *j = ctx;
     (void)thread;
     const int n0 = task * j->chunk, n1 = AURIS_MIN(j->N, n0 + j->chunk);
-    j->cols(&j->a, n0, n1, j->B, j->row_bytes, j->bias, j->C, j->ldc, j->acc);
+    if (j->bt == AURIS_DT_Q8_0)
+        j->cols(&j->a, n0, n1, j->B, j->row_bytes, j->bias, j->C, j->ldc, j->acc);
+    else
+        j->cols4(j->bt, &j->a, n0, n1, j->B, j->row_bytes, j->bias, j->C, j->ldc, j->acc);
 }
 
-static auris__q8_cols_fn pick_cols(void)
+static void pick_cols(struct q8_job *j)
 {
+    j->cols = auris__q8_cols_generic;
+    j->cols4 = auris__q4_cols_generic;
 #if defined(AURIS_HAVE_X86)
-    if (strcmp(auris__kernels_isa(), "generic") != 0) /* every other level includes AVX2 */
-        return auris__q8_cols_avx2;
+    if (strcmp(auris__kernels_isa(), "generic") != 0) { /* every other level includes AVX2 */
+        j->cols = auris__q8_cols_avx2;
+        j->cols4 = auris__q4_cols_avx2;
+    }
 #endif
-    return auris__q8_cols_generic;
+}
+
+static int bad_sizes(enum auris__dtype bt, int M, int N, int K, const float *A, int lda,
+                     const void *B, int ldb, float *C, int ldc)
+{
+    return !auris__dtype_block_bytes(bt) || M <= 0 || N <= 0 || K <= 0 || K % AURIS__QK8_0 ||
+           ldb % AURIS__QK8_0 || ldb < K || lda < K || ldc < N || !A || !B || !C;
 }
 
 int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
                      const void *B, int ldb, const float *bias, float *C, int ldc, int acc,
                      float *scratch)
 {
-    if (M <= 0 || N <= 0 || K <= 0 || K % AURIS__QK8_0 || ldb % AURIS__QK8_0 || ldb < K ||
-        lda < K || ldc < N || !A || !B || !C)
+    return auris__gemv_qb(pool, AURIS_DT_Q8_0, M, N, K, A, lda, B, ldb, bias, C, ldc, acc,
+                          scratch);
+}
+
+int auris__gemv_qb(struct auris__pool *pool, enum auris__dtype bt, int M, int N, int K,
+                   const float *A, int lda, const void *B, int ldb, const float *bias, float *C,
+                   int ldc, int acc, float *scratch)
+{
+    if (bad_sizes(bt, M, N, K, A, lda, B, ldb, C, ldc))
         return -1; /* the caller's float path validates and reports nothing either */
     const int nb = K / AURIS__QK8_0;
-    const size_t need = (size_t)M * (size_t)K + (size_t)M * (size_t)nb * sizeof(float);
+    const size_t need = (size_t)M * (size_t)K + 2 * (size_t)M * (size_t)nb * sizeof(float);
     /* the caller's scratch (thread 0 of the pool, or the task's): the column tasks need none */
     void *buf = scratch ? (void *)scratch : pool ? (void *)auris__pool_scratch(pool, 0) : NULL;
     void *own = NULL;
@@ -117,13 +143,15 @@ int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float 
         buf = own = malloc(need);
     if (!buf)
         return -1; /* the caller falls back to its float path */
-    float *da = buf;
-    int8_t *qa = (int8_t *)(da + (size_t)M * (size_t)nb);
+    float *da = buf, *sa = da + (size_t)M * (size_t)nb;
+    int8_t *qa = (int8_t *)(sa + (size_t)M * (size_t)nb);
     for (int m = 0; m < M; m++)
         quantize_row(A + (size_t)m * (size_t)lda, K, qa + (size_t)m * (size_t)K,
-                     da + (size_t)m * (size_t)nb);
-    struct q8_job j = {pick_cols(), {M, nb, qa, da}, B,
-                       (size_t)ldb / AURIS__QK8_0 * AURIS__Q8_0_BYTES, bias, C, ldc, acc, N, 0};
+                     da + (size_t)m * (size_t)nb, sa + (size_t)m * (size_t)nb);
+    struct q8_job j = {bt, NULL, NULL, {M, nb, qa, da, sa}, B,
+                       (size_t)ldb / AURIS__QK8_0 * auris__dtype_block_bytes(bt), bias, C, ldc,
+                       acc, N, 0};
+    pick_cols(&j);
     const int nt = auris__pool_size(pool);
     int chunk = (N + 4 * nt - 1) / (4 * nt); /* about four tasks per thread, whole 16s */
     j.chunk = AURIS_MAX(64, (chunk + 15) / 16 * 16);
@@ -140,20 +168,27 @@ int auris__gemv_q8_0(struct auris__pool *pool, int M, int N, int K, const float 
 void auris__gemv_q8_0_ref(int M, int N, int K, const float *A, int lda, const void *B, int ldb,
                           const float *bias, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0 || K <= 0 || K % AURIS__QK8_0 || ldb % AURIS__QK8_0 || ldb < K ||
-        lda < K || ldc < N || !A || !B || !C)
+    auris__gemv_qb_ref(AURIS_DT_Q8_0, M, N, K, A, lda, B, ldb, bias, C, ldc);
+}
+
+void auris__gemv_qb_ref(enum auris__dtype bt, int M, int N, int K, const float *A, int lda,
+                        const void *B, int ldb, const float *bias, float *C, int ldc)
+{
+    if (bad_sizes(bt, M, N, K, A, lda, B, ldb, C, ldc))
         return;
     const int nb = K / AURIS__QK8_0;
     int8_t *q = malloc((size_t)K);
-    float *d = malloc((size_t)nb * sizeof *d);
-    const size_t row_bytes = (size_t)ldb / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
+    float *d = malloc(2 * (size_t)nb * sizeof *d);
+    const size_t row_bytes = (size_t)ldb / AURIS__QK8_0 * auris__dtype_block_bytes(bt);
     if (q && d)
         for (int m = 0; m < M; m++) {
-            quantize_row(A + (size_t)m * (size_t)lda, K, q, d);
-            for (int n = 0; n < N; n++) {
-                float v = dot_col(q, d, nb, (const uint8_t *)B + (size_t)n * row_bytes);
-                C[(size_t)m * (size_t)ldc + n] = bias ? v + bias[n] : v;
-            }
+            quantize_row(A + (size_t)m * (size_t)lda, K, q, d, d + nb);
+            const struct auris__q8_rows a = {1, nb, q, d, d + nb};
+            float *c = C + (size_t)m * (size_t)ldc;
+            if (bt == AURIS_DT_Q8_0)
+                auris__q8_cols_generic(&a, 0, N, B, row_bytes, bias, c, ldc, 0);
+            else
+                auris__q4_cols_generic(bt, &a, 0, N, B, row_bytes, bias, c, ldc, 0);
         }
     free(q);
     free(d);

@@ -13,11 +13,14 @@
 
 #include "kernels/kernels.h"
 
-/* M rows of int8 activations: row m is qa[m * K .. +K) with block scales da[m * nb .. +nb). */
+/* M rows of int8 activations: row m is qa[m * K .. +K) with block scales da[m * nb .. +nb)
+ * and block sums sa[m * nb + b] = da[..] * (float)(sum of the block's 32 codes) (ggml's q8_1
+ * "s", read by the q4_1 / q5_1 kernels for their m term). */
 struct auris__q8_rows {
     int M, nb;                /* rows, blocks per row (K / 32) */
     const int8_t *qa;         /* [M][K] */
     const float *da;          /* [M][nb] */
+    const float *sa;          /* [M][nb] */
 };
 
 /* Columns n0..n1 of C[m][n] = sum over blocks of row m of A times row n of B (q8_0 rows of
@@ -32,6 +35,23 @@ void auris__q8_cols_generic(const struct auris__q8_rows *a, int n0, int n1, cons
 void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
                          size_t row_bytes, const float *bias, float *C, int ldc, int acc);
 #endif
+
+/* The same contract for the 4/5-bit block types t (q4.c, q4_avx2.c): per block,
+ * v = (da[b] * dw) * (float)isum, then v = v + mw * sa[b] for q4_1 / q5_1, then s = s + v. */
+void auris__q4_cols_generic(enum auris__dtype t, const struct auris__q8_rows *a, int n0, int n1,
+                            const uint8_t *B, size_t row_bytes, const float *bias, float *C,
+                            int ldc, int acc);
+#if defined(AURIS_HAVE_X86)
+void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, int n0, int n1,
+                         const uint8_t *B, size_t row_bytes, const float *bias, float *C, int ldc,
+                         int acc);
+/* y[0..n) = n values (a multiple of 32) of block type t at b dequantized, the bits of
+ * auris__qblock_to_f32 (the encoder's panel packing) */
+void auris__qrow_to_f32_avx2(enum auris__dtype t, const uint8_t *b, size_t n, float *y);
+#endif
+
+/* y[0..32) = one block of block type t (q4_0 .. q8_0) dequantized as ggml does (q4.c). */
+void auris__qblock_to_f32(enum auris__dtype t, const uint8_t *b, float *y);
 
 /* The f32 scale of a q8_0 block (its little-endian f16 first two bytes). */
 static inline float auris__q8_block_d(const uint8_t *blk)

@@ -185,7 +185,7 @@ static enum auris_err to_f32(struct binder *b, const struct auris__raw_tensor *t
 {
     *out = NULL;
     enum auris__dtype type = raw_type(t);
-    if (!auris__dtype_known(type) || (type == AURIS_DT_Q8_0 && n % AURIS__QK8_0))
+    if (!auris__dtype_known(type) || (auris__dtype_block_bytes(type) && n % AURIS__QK8_0))
         return auris__fail(b->err, AURIS_ERR_UNSUPPORTED, "tensor '%s' has an unusable type",
                            name);
     float *dst = auris__aligned_alloc(n * sizeof *dst);
@@ -233,9 +233,9 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
     if (auris__dtype_known(raw_type(t)) || t->type == AURIS_DT_I8R) { /* --compute_type */
         enum auris__dtype want = auris__compute_target(b->model->compute, raw_type(t), n_dims == 2);
         if (want != raw_type(t) && (want != AURIS_DT_F32 || !t->is_bf16)) {
-            if (raw_type(t) == AURIS_DT_Q8_0 && ne[n_dims - 1] % AURIS__QK8_0)
-                return auris__fail(b->err, AURIS_ERR_FORMAT, "tensor '%s' is q8_0 but its rows "
-                                   "are not whole blocks", name);
+            if (auris__dtype_block_bytes(raw_type(t)) && ne[n_dims - 1] % AURIS__QK8_0)
+                return auris__fail(b->err, AURIS_ERR_FORMAT, "tensor '%s' is block-quantized "
+                                   "but its rows are not whole blocks", name);
             struct auris__tensor src = *dst;
             src.type = raw_type(t);
             src.data = t->data;
@@ -259,12 +259,13 @@ static enum auris_err bind_w(struct binder *b, const char *name, int n_dims, int
     if (!auris__dtype_known(dst->type))
         return auris__fail(b->err, AURIS_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type",
                            name);
-    /* the kernels read q8_0 weights as whole blocks along each row */
-    if (dst->type == AURIS_DT_Q8_0 && ne[n_dims - 1] % AURIS__QK8_0)
+    /* the kernels read block-quantized weights as whole blocks along each row, bytewise */
+    const int blocks = auris__dtype_block_bytes(dst->type) != 0;
+    if (blocks && ne[n_dims - 1] % AURIS__QK8_0)
         return auris__fail(b->err, AURIS_ERR_FORMAT,
-                           "tensor '%s' is q8_0 but its rows of %lld are not whole blocks of %d",
-                           name, (long long)ne[n_dims - 1], AURIS__QK8_0);
-    size_t align = dst->type == AURIS_DT_F32 ? 4 : 2;
+                           "tensor '%s' is block-quantized but its rows of %lld are not whole "
+                           "blocks of %d", name, (long long)ne[n_dims - 1], AURIS__QK8_0);
+    size_t align = dst->type == AURIS_DT_F32 ? 4 : blocks ? 1 : 2;
     if ((uintptr_t)t->data % align == 0) {
         dst->data = t->data;
         return AURIS_OK;

@@ -12,9 +12,9 @@
  * compares shapes with size-1 dimensions ignored (that never changes a row-major layout).
  * Quantized files (whisper.cpp examples/quantize) store ftype + 1000 * qntvr in the header and
  * 2-D weights as q4_0/q4_1/q5_0/q5_1/q8_0 blocks of 32 values along the innermost dimension
- * (ggml-common.h); only quantization version 2 (f16 block scales) is read. q8_0 is passed on
- * as is when the kernels compute on it (same block layout); the other block types are
- * dequantized at load into owned f16 buffers (ggml_quant.c); bf16 (type 30) is passed on.
+ * (ggml-common.h); only quantization version 2 (f16 block scales) is read. Block tensors are
+ * passed on as they are (the kernels compute on ggml's block layouts, src/kernels/q4.c, q8.c),
+ * so a quantized model costs its file size; bf16 (type 30) is passed on.
  * Invariants: every read is bounds-checked; raw pointers point into the map (maybe unaligned)
  * or into buffers the checkpoint owns.
  */
@@ -100,24 +100,9 @@ static enum auris_err read_header(struct auris__rd *r, struct auris__checkpoint 
     return AURIS_OK;
 }
 
-/* Dequantizes a block-quantized tensor of `numel` values (rows of ne0) into an owned f16
- * buffer; `p` holds exactly the blocks. */
-static enum auris_err dequantize(struct auris__checkpoint *ck, struct auris__raw_tensor *t,
-                                 int ttype, const uint8_t *p, size_t numel,
-                                 struct auris_error *err)
-{
-    uint16_t *dst = auris__aligned_alloc(numel * sizeof *dst);
-    if (auris__checkpoint_own(ck, dst))
-        return auris__fail(err, AURIS_ERR_NOMEM, "out of memory dequantizing tensor '%s'", t->name);
-    auris__ggml_dequantize_f16(ttype, p, numel / AURIS__GGML_QK, dst);
-    t->data = dst;
-    return AURIS_OK;
-}
-
 /* Reads one tensor record at r->pos into `t`. */
 static enum auris_err read_tensor(struct auris__rd *r, int index, int qntvr,
-                                  struct auris__checkpoint *ck, struct auris__raw_tensor *t,
-                                  struct auris_error *err)
+                                  struct auris__raw_tensor *t, struct auris_error *err)
 {
     int32_t n_dims, name_len, ttype, ne[4];
     const uint8_t *p;
@@ -178,14 +163,8 @@ static enum auris_err read_tensor(struct auris__rd *r, int index, int qntvr,
     t->n_dims = n_dims;
     for (int i = 0; i < 4; i++) /* ggml lists the innermost dimension first */
         t->ne[i] = i < n_dims ? ne[n_dims - 1 - i] : 1;
-#ifdef AURIS__QK8_0
-    if (ttype == AURIS__GGML_Q8_0) { /* the kernels compute on ggml's q8_0 blocks as they are */
-        t->type = AURIS_DT_Q8_0;
-        return AURIS_OK;
-    }
-#endif
-    if (block)
-        return dequantize(ck, t, ttype, p, numel, err);
+    if (block) /* the kernels compute on ggml's blocks as they are (ids are ggml's) */
+        t->type = (enum auris__dtype)ttype;
     return AURIS_OK;
 }
 
@@ -219,7 +198,7 @@ enum auris_err auris__load_ggml(const uint8_t *data, size_t size, struct auris__
         }
         struct auris__raw_tensor *t = &ck->tensors[ck->n_tensors];
         memset(t, 0, sizeof *t);
-        if ((rc = read_tensor(&r, ck->n_tensors, qntvr, ck, t, err)))
+        if ((rc = read_tensor(&r, ck->n_tensors, qntvr, t, err)))
             goto fail;
         ck->n_tensors++;
     }

@@ -326,12 +326,12 @@ static enum auris_err rd_tensor(struct native *nt, struct auris__raw_tensor *rt,
     if (type > 255 || !auris__dtype_known(rt->type))
         return auris__fail(r->err, AURIS_ERR_UNSUPPORTED,
                            "GGUF: tensor '%s' has type %llu (%s), which auris cannot use (supported: "
-                           "f32, f16, bf16, q8_0)", rt->name, (unsigned long long)type,
-                           ggml_type_name(type));
-    if (rt->type == AURIS_DT_Q8_0 && dims[0] % AURIS__QK8_0)
+                           "f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0)", rt->name,
+                           (unsigned long long)type, ggml_type_name(type));
+    if (auris__dtype_block_bytes(rt->type) && dims[0] % AURIS__QK8_0)
         return auris__fail(r->err, AURIS_ERR_FORMAT,
-                           "GGUF: tensor '%s' is q8_0 but its rows of %llu are not whole blocks",
-                           rt->name, (unsigned long long)dims[0]);
+                           "GGUF: tensor '%s' is %s but its rows of %llu are not whole blocks",
+                           rt->name, ggml_type_name(type), (unsigned long long)dims[0]);
     ti->nbytes = auris__dtype_bytes(rt->type, (size_t)numel);
     if (ti->nbytes == 0)
         return auris__fail(r->err, AURIS_ERR_FORMAT, "GGUF: tensor '%s' is too large", rt->name);

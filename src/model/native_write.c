@@ -212,7 +212,7 @@ static void encode(enum auris__dtype t, const float *x, size_t n, uint8_t *out)
                 out[2 + j] = (uint8_t)(int8_t)roundf(v[j] * id);
         }
         return;
-    case AURIS_DT_F32:
+    default: /* f32 (check_model admits no other type) */
         break;
     }
     memcpy(out, x, n * sizeof *x);

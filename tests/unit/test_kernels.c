@@ -332,7 +332,8 @@ static void test_dtype_helpers(void **state)
     assert_int_equal(auris__dtype_bytes(AURIS_DT_Q8_0, 64), 68);
     assert_int_equal(auris__dtype_bytes(AURIS_DT_Q8_0, 33), 0);
     assert_int_equal(auris__dtype_bytes(AURIS_DT_F32, SIZE_MAX / 2), 0);
-    assert_int_equal(auris__dtype_bytes((enum auris__dtype)2, 32), 0);
+    assert_int_equal(auris__dtype_bytes((enum auris__dtype)2, 32), 18); /* q4_0 */
+    assert_int_equal(auris__dtype_bytes((enum auris__dtype)9, 32), 0);  /* q8_1: not a weight */
     /* q8_0 block: d = 0.5 (f16 0x3800), q = -128..., value d*q */
     uint8_t blk[AURIS__Q8_0_BYTES] = {0x00, 0x38};
     for (int j = 0; j < 32; j++)

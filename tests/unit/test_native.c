@@ -449,8 +449,10 @@ static void test_hostile_fields(void **state)
     expect_bad(d, n, c1 + 4, b, 8, AURIS_ERR_FORMAT, "impossible dimension");
     put64(b, 0);
     expect_bad(d, n, c1 + 4, b, 8, AURIS_ERR_FORMAT, "impossible dimension");
-    put32(b, 2); /* q4_0 */
+    put32(b, 12); /* q4_K */
     expect_bad(d, n, c1_type, b, 4, AURIS_ERR_UNSUPPORTED, "encoder.conv1.weight");
+    put32(b, 2); /* q4_0 with rows of 3 */
+    expect_bad(d, n, c1_type, b, 4, AURIS_ERR_FORMAT, "whole blocks");
     put32(b, 12345);
     expect_bad(d, n, c1_type, b, 4, AURIS_ERR_UNSUPPORTED, "encoder.conv1.weight");
     put32(b, 8); /* q8_0 with rows of 3 */
