@@ -281,8 +281,7 @@ const struct auris__isa auris__isa_avx2 = {
 };
 
 const struct auris__isa auris__isa_avx512 = {
-    "avx512", 12, 16, auris__kernel_12x16_avx512, pack_b_nt_avx2, gemv_nt_avx2, axpy_nn_avx2,
-    softmax_avx2,
+    "avx512", 12, 16, auris__kernel_12x16_avx512, pack_b_nt_avx2, gemv_q8_0_avx2, softmax_avx2,
 };
 
 #endif /* AURIS_HAVE_X86 */

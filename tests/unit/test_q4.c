@@ -21,7 +21,7 @@
 
 #include "kernels/kernels.h"
 
-static const char *const ISAS[] = {"generic", "avx2"};
+static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
 static const enum auris__dtype TYPES[] = {AURIS_DT_Q4_0, AURIS_DT_Q4_1, AURIS_DT_Q5_0,
                                           AURIS_DT_Q5_1};
 
