@@ -13,7 +13,8 @@
  * rows x 16 columns (64 for one row, 32 for two) in registers, reading each B row segment once
  * per row block, so up to six rows (a beam) read the values once.
  * Invariants: compiled with -mavx2 -mfma -mf16c and reached only after gemm.c's CPU check;
- * no allocation (the slice buffer is on the stack); M <= AURIS__GEMV_MAX_M for nt.
+ * no allocation; M <= GV_MAX_M for nt. Prefetches only read ahead (never fault, never change
+ * a result).
  */
 #include "kernels/gemv_impl.h"
 
@@ -115,15 +116,24 @@ static inline __m256 bf16x8(const uint16_t *p)
         int n = n0;                                                                           \
         for (; n + 4 <= n1; n += 4) {                                                         \
             const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
-            /* the next groups are a contiguous block; pull one line of it per 8 k */       \
+            /* dense rows: the next groups are a contiguous block, pull one line of it per  \
+             * 8 k; short strided rows (an attention head's keys): all of group +2 now */    \
             const char *pf = (const char *)(b0 + (size_t)8 * ldb);                            \
+            if (ldb != K) {                                                                   \
+                for (int r = 0; r < 4 && K * (int)sizeof(T) <= 512; r++)                      \
+                    for (int o = 0; o < K * (int)sizeof(T); o += 64)                          \
+                        _mm_prefetch(pf + (size_t)r * ldb * sizeof(T) + o, _MM_HINT_T0);      \
+                pf = NULL;                                                                    \
+            }                                                                                 \
             if (M == 1) {                                                                     \
                 __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                   \
                 __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                   \
                 for (int k = 0; k < K8; k += 8) {                                             \
-                    _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                \
-                    if (sizeof(T) == 4)                                                       \
-                        _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                  \
+                    if (pf) {                                                                 \
+                        _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);            \
+                        if (sizeof(T) == 4)                                                   \
+                            _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);              \
+                    }                                                                         \
                     __m256 av = _mm256_loadu_ps(A + k);                                       \
                     s0 = _mm256_fmadd_ps(av, LOAD8(b0 + k), s0);                              \
                     s1 = _mm256_fmadd_ps(av, LOAD8(b1 + k), s1);                              \
@@ -210,8 +220,13 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
             _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                              \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) s[i][c] =            \
                     _mm256_setzero_ps();                                                      \
+            /* the first block pulls row k + 8 of the whole [n0, n1) range (strided rows) */ \
+            const int pf_all = (n1 - n0) * (int)sizeof(T);                                  \
+            const int pf_len = j == n0 && pf_all <= 512 ? pf_all : 0;                         \
             for (int k = 0; k < K; k++) {                                                     \
                 const T *b = B + (size_t)k * ldb + j;                                         \
+                for (int o = 0; o < pf_len; o += 64)                                          \
+                    _mm_prefetch((const char *)(b + (size_t)8 * ldb) + o, _MM_HINT_T0);       \
                 __m256 v[NC / 8];                                                             \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) v[c] = LOAD8(b + 8 * c); \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                          \
