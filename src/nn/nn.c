@@ -9,7 +9,9 @@
  * because the im2col columns are ordered (in, k) (rows built by the vector auris__k_unfold3 /
  * auris__k_interleave3). The encoder's blocks (enc_block) use the online-softmax attention
  * (attention.c) and put bias + GELU in the GEMM epilogue; the decoder's go through run_block.
- * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product;
+ * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product
+ * (the streaming few-row products read each weight once per step for all rows; a step's
+ * self-attention Q, K and V are one pool job, qkv_fused);
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
  * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
  * only the slots that are needed twice, instead of gathering the whole cache as the reference.
