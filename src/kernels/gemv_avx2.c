@@ -2,24 +2,25 @@
  * gemv_avx2.c — AVX2+FMA+F16C streaming products for 1 to 16 rows (the decoder's steps).
  *
  * Reference: the usual memory-bound GEMV — B is streamed once, converted on the fly — extended
- * to a few rows as CTranslate2 / whisper.cpp batch their beams: for every group of four B rows
- * the rows are converted once per slice of GV_KC columns into an L1 buffer and every row of A
- * (two at a time) runs over that buffer, so beam 5 reads each weight from memory once per step
- * and converts it once instead of once per row pair. Per output the arithmetic is one 8-lane
- * FMA chain over k in ascending order (partial accumulators carried across slices), the
- * groups' four sums reduced together (hsum4) and single tail columns alone (hsum), then the
+ * to a few rows as CTranslate2 / whisper.cpp batch their beams: for every group of four B rows,
+ * blocks of up to six rows of A run over the group two B rows at a time with all 2 x R sums in
+ * registers, B converted as the FMAs consume it (so the memory stream overlaps the arithmetic
+ * instead of alternating with it) and read from memory once for all rows (a second row block
+ * finds it in L1). Per output the arithmetic is one 8-lane FMA chain over k in ascending order,
+ * the groups' four sums reduced together (hsum4) and single tail columns alone (hsum), then the
  * scalar k tail: exactly what one row alone computes, so rows are bit-identical whatever M.
- * nn (B [K][N], attention weights times values, f32 or f16 values) keeps blocks of up to six
- * rows x 16 columns in registers, reading each B row segment once per row block.
+ * nn (B [K][N], attention weights times values, f32 or f16 values) keeps blocks of one to six
+ * rows x 16 columns (64 for one row, 32 for two) in registers, reading each B row segment once
+ * per row block, so up to six rows (a beam) read the values once.
  * Invariants: compiled with -mavx2 -mfma -mf16c and reached only after gemm.c's CPU check;
- * no allocation (the slice buffer is on the stack); M <= AURIS__GEMV_MAX_M for nt.
+ * no allocation; M <= GV_MAX_M for nt. Prefetches only read ahead (never fault, never change
+ * a result).
  */
 #include "kernels/gemv_impl.h"
 
 #if defined(AURIS_HAVE_X86)
 #include <immintrin.h>
 
-#define GV_KC 256          /* columns of a group's four B rows converted per slice (4 KB) */
 #define GV_MAX_M 16        /* rows of A per nt call (a decoder batch) */
 
 /* The same reduction trees as the GEMM's one-row GEMV (gemm_avx2.c): a single accumulator
@@ -67,25 +68,72 @@ static inline __m256 bf16x8(const uint16_t *p)
         }                                                                                     \
     } while (0)
 
+/* R rows of A (1..6) against one group's four B rows, two B rows at a time: sums[r][c] = the
+ * 8-lane FMA chain of A row r and B row c over k < K8 (ascending, from zero). B is loaded and
+ * converted as the FMAs consume it (2 B vectors, R A vectors, 2R FMAs per 8 k: 2R + 3 of the 16
+ * registers), so the memory stream is spread over all the arithmetic; pf (when not NULL) is the
+ * block two groups ahead, one prefetch per 8 k covering it. */
+#define DEFINE_NT_ROWS(NAME, T, LOAD8, R)                                                      \
+    static inline void NAME(int K8, const float *A, int lda, const T *b0, const T *b1,          \
+                            const T *b2, const T *b3, const char *pf, __m256 (*sums)[4])        \
+    {                                                                                           \
+        for (int p = 0; p < 2; p++) {                                                           \
+            const T *x = p ? b2 : b0, *y = p ? b3 : b1;                                         \
+            __m256 s[R][2];                                                                     \
+            _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) s[r][0] = s[r][1] =             \
+                _mm256_setzero_ps();                                                            \
+            for (int k = 0; k < K8; k += 8) {                                                   \
+                if (pf)                                                                         \
+                    _mm_prefetch(pf + ((size_t)p * K8 + k) * 2 * sizeof(T), _MM_HINT_T0);       \
+                __m256 u = LOAD8(x + k), v = LOAD8(y + k);                                      \
+                _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                             \
+                {                                                                               \
+                    __m256 a = _mm256_loadu_ps(A + (size_t)r * lda + k);                        \
+                    s[r][0] = _mm256_fmadd_ps(a, u, s[r][0]);                                   \
+                    s[r][1] = _mm256_fmadd_ps(a, v, s[r][1]);                                   \
+                }                                                                               \
+            }                                                                                   \
+            _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                                 \
+            {                                                                                   \
+                sums[r][2 * p] = s[r][0];                                                       \
+                sums[r][2 * p + 1] = s[r][1];                                                   \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
 #define DEFINE_NT(NAME, T, LOAD8, LOAD1)                                                       \
+    DEFINE_NT_ROWS(NAME##_r1, T, LOAD8, 1)                                                     \
+    DEFINE_NT_ROWS(NAME##_r2, T, LOAD8, 2)                                                     \
+    DEFINE_NT_ROWS(NAME##_r3, T, LOAD8, 3)                                                     \
+    DEFINE_NT_ROWS(NAME##_r4, T, LOAD8, 4)                                                     \
+    DEFINE_NT_ROWS(NAME##_r5, T, LOAD8, 5)                                                     \
+    DEFINE_NT_ROWS(NAME##_r6, T, LOAD8, 6)                                                     \
     static void NAME(int M, int n0, int n1, int K, const float *A, int lda, const T *B,       \
                      int ldb, const float *bias, float *C, int ldc, int acc)                  \
     {                                                                                         \
         const int K8 = K & ~7;                                                                \
-        _Alignas(32) float buf[4 * GV_KC];                                                    \
         __m256 s[GV_MAX_M][4];                                                                \
         int n = n0;                                                                           \
         for (; n + 4 <= n1; n += 4) {                                                         \
             const T *b0 = B + (size_t)n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
-            /* the next groups are a contiguous block; pull one line of it per 8 k */       \
+            /* dense rows: the next groups are a contiguous block, pull one line of it per  \
+             * 8 k; short strided rows (an attention head's keys): all of group +2 now */    \
             const char *pf = (const char *)(b0 + (size_t)8 * ldb);                            \
+            if (ldb != K) {                                                                   \
+                for (int r = 0; r < 4 && K * (int)sizeof(T) <= 512; r++)                      \
+                    for (int o = 0; o < K * (int)sizeof(T); o += 64)                          \
+                        _mm_prefetch(pf + (size_t)r * ldb * sizeof(T) + o, _MM_HINT_T0);      \
+                pf = NULL;                                                                    \
+            }                                                                                 \
             if (M == 1) {                                                                     \
                 __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                   \
                 __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                   \
                 for (int k = 0; k < K8; k += 8) {                                             \
-                    _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                \
-                    if (sizeof(T) == 4)                                                       \
-                        _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                  \
+                    if (pf) {                                                                 \
+                        _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);            \
+                        if (sizeof(T) == 4)                                                   \
+                            _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);              \
+                    }                                                                         \
                     __m256 av = _mm256_loadu_ps(A + k);                                       \
                     s0 = _mm256_fmadd_ps(av, LOAD8(b0 + k), s0);                              \
                     s1 = _mm256_fmadd_ps(av, LOAD8(b1 + k), s1);                              \
@@ -97,54 +145,17 @@ static inline __m256 bf16x8(const uint16_t *p)
                 GV_STORE4(r, A, 0, LOAD1);                                                       \
                 continue;                                                                     \
             }                                                                                 \
-            for (int m = 0; m < M; m++)                                                       \
-                s[m][0] = s[m][1] = s[m][2] = s[m][3] = _mm256_setzero_ps();                  \
-            for (int k0 = 0; k0 < K8; k0 += GV_KC) {                                          \
-                const int kc = K8 - k0 < GV_KC ? K8 - k0 : GV_KC;                             \
-                for (int k = 0; k < kc; k += 8) { /* B read and converted once */           \
-                    _mm_prefetch(pf + (size_t)(k0 + k) * 4 * sizeof(T), _MM_HINT_T0);         \
-                    if (sizeof(T) == 4)                                                       \
-                        _mm_prefetch(pf + (size_t)(k0 + k) * 16 + 64, _MM_HINT_T0);           \
-                    _mm256_store_ps(buf + k, LOAD8(b0 + k0 + k));                             \
-                    _mm256_store_ps(buf + GV_KC + k, LOAD8(b1 + k0 + k));                     \
-                    _mm256_store_ps(buf + 2 * GV_KC + k, LOAD8(b2 + k0 + k));                 \
-                    _mm256_store_ps(buf + 3 * GV_KC + k, LOAD8(b3 + k0 + k));                 \
-                }                                                                             \
-                int m = 0;                                                                    \
-                for (; m + 2 <= M; m += 2) {                                                  \
-                    const float *a = A + (size_t)m * lda + k0, *a2 = a + lda;                 \
-                    __m256 s0 = s[m][0], s1 = s[m][1], s2 = s[m][2], s3 = s[m][3];            \
-                    __m256 t0 = s[m + 1][0], t1 = s[m + 1][1];                                \
-                    __m256 t2 = s[m + 1][2], t3 = s[m + 1][3];                                \
-                    for (int k = 0; k < kc; k += 8) {                                         \
-                        __m256 v0 = _mm256_load_ps(buf + k);                                  \
-                        __m256 v1 = _mm256_load_ps(buf + GV_KC + k);                          \
-                        __m256 v2 = _mm256_load_ps(buf + 2 * GV_KC + k);                      \
-                        __m256 v3 = _mm256_load_ps(buf + 3 * GV_KC + k);                      \
-                        __m256 av = _mm256_loadu_ps(a + k), aw = _mm256_loadu_ps(a2 + k);     \
-                        s0 = _mm256_fmadd_ps(av, v0, s0);                                     \
-                        s1 = _mm256_fmadd_ps(av, v1, s1);                                     \
-                        s2 = _mm256_fmadd_ps(av, v2, s2);                                     \
-                        s3 = _mm256_fmadd_ps(av, v3, s3);                                     \
-                        t0 = _mm256_fmadd_ps(aw, v0, t0);                                     \
-                        t1 = _mm256_fmadd_ps(aw, v1, t1);                                     \
-                        t2 = _mm256_fmadd_ps(aw, v2, t2);                                     \
-                        t3 = _mm256_fmadd_ps(aw, v3, t3);                                     \
-                    }                                                                         \
-                    s[m][0] = s0, s[m][1] = s1, s[m][2] = s2, s[m][3] = s3;                   \
-                    s[m + 1][0] = t0, s[m + 1][1] = t1, s[m + 1][2] = t2, s[m + 1][3] = t3;   \
-                }                                                                             \
-                if (m < M) {                                                                  \
-                    const float *a = A + (size_t)m * lda + k0;                                \
-                    __m256 s0 = s[m][0], s1 = s[m][1], s2 = s[m][2], s3 = s[m][3];            \
-                    for (int k = 0; k < kc; k += 8) {                                         \
-                        __m256 av = _mm256_loadu_ps(a + k);                                   \
-                        s0 = _mm256_fmadd_ps(av, _mm256_load_ps(buf + k), s0);                \
-                        s1 = _mm256_fmadd_ps(av, _mm256_load_ps(buf + GV_KC + k), s1);        \
-                        s2 = _mm256_fmadd_ps(av, _mm256_load_ps(buf + 2 * GV_KC + k), s2);    \
-                        s3 = _mm256_fmadd_ps(av, _mm256_load_ps(buf + 3 * GV_KC + k), s3);    \
-                    }                                                                         \
-                    s[m][0] = s0, s[m][1] = s1, s[m][2] = s2, s[m][3] = s3;                   \
+            /* blocks of up to six rows; later blocks find the group's B rows in L1 */       \
+            for (int m0 = 0; m0 < M; m0 += 6) {                                               \
+                const float *a = A + (size_t)m0 * lda;                                        \
+                const char *p = m0 ? NULL : pf;                                               \
+                switch (M - m0 < 6 ? M - m0 : 6) {                                            \
+                case 1: NAME##_r1(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
+                case 2: NAME##_r2(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
+                case 3: NAME##_r3(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
+                case 4: NAME##_r4(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
+                case 5: NAME##_r5(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
+                default: NAME##_r6(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;             \
                 }                                                                             \
             }                                                                                 \
             for (int m = 0; m < M; m++) {                                                     \
@@ -194,37 +205,44 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
     }
 }
 
-/* ---- nn: C[m][j] = sum_k A[m][k] B[k][j], blocks of MC rows x 16 columns in registers ---- */
+/* ---- nn: C[m][j] = sum_k A[m][k] B[k][j], blocks of MC rows x NC columns in registers ---- */
 
-#define DEFINE_NN(NAME, T, LOAD8, LOAD1, MC)                                                   \
+/* Every output is one FMA chain over k ascending (columns of the 8-wide blocks) or a scalar sum
+ * (the last n1-n0 mod 8 columns), whatever MC and NC: so any row split gives the same bits. */
+#define DEFINE_NN(NAME, T, LOAD8, LOAD1, MC, NC)                                               \
     static void NAME(int n0, int n1, int K, const float *A, int lda, const void *Bv, int ldb, \
                      float *C, int ldc, int acc)                                              \
     {                                                                                         \
         const T *B = Bv;                                                                      \
         int j = n0;                                                                           \
-        for (; j + 16 <= n1; j += 16) {                                                       \
-            __m256 s[MC][2];                                                                  \
-            _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++) s[i][0] = s[i][1] =          \
-                _mm256_setzero_ps();                                                          \
+        for (; j + NC <= n1; j += NC) {                                                       \
+            __m256 s[MC][NC / 8];                                                             \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                              \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) s[i][c] =            \
+                    _mm256_setzero_ps();                                                      \
+            /* the first block pulls row k + 8 of the whole [n0, n1) range (strided rows) */ \
+            const int pf_all = (n1 - n0) * (int)sizeof(T);                                  \
+            const int pf_len = j == n0 && pf_all <= 512 ? pf_all : 0;                         \
             for (int k = 0; k < K; k++) {                                                     \
                 const T *b = B + (size_t)k * ldb + j;                                         \
-                __m256 v0 = LOAD8(b), v1 = LOAD8(b + 8);                                      \
+                for (int o = 0; o < pf_len; o += 64)                                          \
+                    _mm_prefetch((const char *)(b + (size_t)8 * ldb) + o, _MM_HINT_T0);       \
+                __m256 v[NC / 8];                                                             \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) v[c] = LOAD8(b + 8 * c); \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                          \
                 {                                                                             \
                     __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);                  \
-                    s[i][0] = _mm256_fmadd_ps(a, v0, s[i][0]);                                \
-                    s[i][1] = _mm256_fmadd_ps(a, v1, s[i][1]);                                \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) s[i][c] =        \
+                        _mm256_fmadd_ps(a, v[c], s[i][c]);                                    \
                 }                                                                             \
             }                                                                                 \
             _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                              \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++)                      \
             {                                                                                 \
-                float *c = C + (size_t)i * ldc + j;                                           \
-                if (acc) {                                                                    \
-                    s[i][0] = _mm256_add_ps(s[i][0], _mm256_loadu_ps(c));                     \
-                    s[i][1] = _mm256_add_ps(s[i][1], _mm256_loadu_ps(c + 8));                 \
-                }                                                                             \
-                _mm256_storeu_ps(c, s[i][0]);                                                 \
-                _mm256_storeu_ps(c + 8, s[i][1]);                                             \
+                float *cp = C + (size_t)i * ldc + j + 8 * c;                                  \
+                if (acc)                                                                      \
+                    s[i][c] = _mm256_add_ps(s[i][c], _mm256_loadu_ps(cp));                    \
+                _mm256_storeu_ps(cp, s[i][c]);                                                \
             }                                                                                 \
         }                                                                                     \
         for (; j + 8 <= n1; j += 8)                                                           \
@@ -248,34 +266,36 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
             }                                                                                 \
     }
 
-DEFINE_NN(nn_f32_6, float, LOAD8_F32, LOAD1_F32, 6)
-DEFINE_NN(nn_f32_4, float, LOAD8_F32, LOAD1_F32, 4)
-DEFINE_NN(nn_f32_2, float, LOAD8_F32, LOAD1_F32, 2)
-DEFINE_NN(nn_f32_1, float, LOAD8_F32, LOAD1_F32, 1)
-DEFINE_NN(nn_f16_6, uint16_t, LOAD8_F16, LOAD1_F16, 6)
-DEFINE_NN(nn_f16_4, uint16_t, LOAD8_F16, LOAD1_F16, 4)
-DEFINE_NN(nn_f16_2, uint16_t, LOAD8_F16, LOAD1_F16, 2)
-DEFINE_NN(nn_f16_1, uint16_t, LOAD8_F16, LOAD1_F16, 1)
+/* one to six rows at once, so a beam's (<= 6 rows) values are read once; 1 and 2 rows take
+ * wider column blocks (a whole 64-wide head for one row) for enough independent chains */
+#define DEFINE_NN_SET(P, T, LOAD8, LOAD1)                                                      \
+    DEFINE_NN(P##_1, T, LOAD8, LOAD1, 1, 64)                                                   \
+    DEFINE_NN(P##_2, T, LOAD8, LOAD1, 2, 32)                                                   \
+    DEFINE_NN(P##_3, T, LOAD8, LOAD1, 3, 16)                                                   \
+    DEFINE_NN(P##_4, T, LOAD8, LOAD1, 4, 16)                                                   \
+    DEFINE_NN(P##_5, T, LOAD8, LOAD1, 5, 16)                                                   \
+    DEFINE_NN(P##_6, T, LOAD8, LOAD1, 6, 16)
+
+DEFINE_NN_SET(nn_f32, float, LOAD8_F32, LOAD1_F32)
+DEFINE_NN_SET(nn_f16, uint16_t, LOAD8_F16, LOAD1_F16)
 
 typedef void (*nn_fn)(int, int, int, const float *, int, const void *, int, float *, int, int);
 
 static int nn_avx2(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
                    enum auris__dtype bt, int ldb, float *C, int ldc, int acc)
 {
-    nn_fn f6, f4, f2, f1;
-    if (bt == AURIS_DT_F32) {
-        f6 = nn_f32_6, f4 = nn_f32_4, f2 = nn_f32_2, f1 = nn_f32_1;
-    } else if (bt == AURIS_DT_F16) {
-        f6 = nn_f16_6, f4 = nn_f16_4, f2 = nn_f16_2, f1 = nn_f16_1;
-    } else {
+    static const nn_fn f32[6] = {nn_f32_1, nn_f32_2, nn_f32_3, nn_f32_4, nn_f32_5, nn_f32_6};
+    static const nn_fn f16[6] = {nn_f16_1, nn_f16_2, nn_f16_3, nn_f16_4, nn_f16_5, nn_f16_6};
+    const nn_fn *f;
+    if (bt == AURIS_DT_F32)
+        f = f32;
+    else if (bt == AURIS_DT_F16)
+        f = f16;
+    else
         return 0;
-    }
-    int m = 0;
-    while (m < M) {
-        int left = M - m, mc = left >= 6 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-        nn_fn f = mc == 6 ? f6 : mc == 4 ? f4 : mc == 2 ? f2 : f1;
-        f(n0, n1, K, A + (size_t)m * lda, lda, B, ldb, C + (size_t)m * ldc, ldc, acc);
-        m += mc;
+    for (int m = 0; m < M; m += 6) {
+        int mc = M - m < 6 ? M - m : 6;
+        f[mc - 1](n0, n1, K, A + (size_t)m * lda, lda, B, ldb, C + (size_t)m * ldc, ldc, acc);
     }
     return 1;
 }

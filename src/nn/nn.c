@@ -9,7 +9,9 @@
  * because the im2col columns are ordered (in, k) (rows built by the vector auris__k_unfold3 /
  * auris__k_interleave3). The encoder's blocks (enc_block) use the online-softmax attention
  * (attention.c) and put bias + GELU in the GEMM epilogue; the decoder's go through run_block.
- * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product;
+ * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product
+ * (the streaming few-row products read each weight once per step for all rows; a step's
+ * self-attention Q, K and V are one pool job, qkv_fused);
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
  * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
  * only the slots that are needed twice, instead of gathering the whole cache as the reference.
@@ -301,11 +303,64 @@ struct block_io {
     size_t slot_stride;
 };
 
+/* Self-attention's Q, K and V of a decoder step in one pool job instead of three: the tasks are
+ * chunks of whole 16-column groups of the three products, each a serial streaming product, so
+ * every output gets the arithmetic the three separate calls give it. Only for streamed weight
+ * types and rows <= 16; returns 0 (nothing done) otherwise. */
+struct qkv_job {
+    int rows, n, chunk, per;
+    const float *xn;
+    const struct auris__attn *w;
+    float *out[3]; /* [rows][n] each, row stride n */
+};
+
+static void qkv_task(void *c, int task, int thread)
+{
+    const struct qkv_job *j = c;
+    (void)thread;
+    int which = task / j->per, n0 = (task % j->per) * j->chunk;
+    int nc = AURIS_MIN(j->chunk, j->n - n0);
+    const struct auris__tensor *t = which == 0 ? &j->w->q_w : which == 1 ? &j->w->k_w
+                                                                          : &j->w->v_w;
+    const float *bias = which == 0 ? j->w->q_b : which == 2 ? j->w->v_b : NULL;
+    const char *b = (const char *)t->data + auris__dtype_bytes(t->type, (size_t)n0 * j->n);
+    auris__gemm_nt_serial(j->rows, nc, j->n, j->xn, j->n, b, t->type, j->n,
+                          bias ? bias + n0 : NULL, j->out[which] + n0, j->n, NULL);
+}
+
+static int streamed(enum auris__dtype t)
+{
+    return t == AURIS_DT_F32 || t == AURIS_DT_F16 || t == AURIS_DT_BF16;
+}
+
+static int qkv_fused(struct auris__pool *pool, const struct auris__attn *w, int rows, int n,
+                     const float *xn, float *q, float *k, float *v)
+{
+    int nt = auris__pool_size(pool);
+    if (rows > 16 || nt < 2 || n % 16 || !streamed(w->q_w.type) || !streamed(w->k_w.type) ||
+        !streamed(w->v_w.type))
+        return 0;
+    int chunk = AURIS_MAX(64, (n / (2 * nt) + 15) / 16 * 16);
+    struct qkv_job j = {rows, n, chunk, (n + chunk - 1) / chunk, xn, w, {q, k, v}};
+    auris__pool_run(pool, qkv_task, &j, 3 * j.per);
+    return 1;
+}
+
 static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w, int rows, int n,
                           int n_head, const struct block_io *io, int cross)
 {
     auris__layernorm(pool, rows, n, io->x, n, io->xn, n, w->ln_w, w->ln_b);
-    auris__gemm_nt(pool, rows, n, n, io->xn, n, w->q_w.data, w->q_w.type, n, w->q_b, io->q, n);
+    /* where this step's self-attention K/V go: the cache rows (one sequence) or the idle MLP
+     * buffer, scattered to the slots below (several) */
+    float *kn = io->hidden, *vn = io->hidden + (size_t)rows * n;
+    if (!cross && io->n_seq <= 1) {
+        kn = io->kbuf + (size_t)io->kv_off * n;
+        vn = io->vbuf + (size_t)io->kv_off * n;
+    }
+    int fused = !cross && qkv_fused(pool, w, rows, n, io->xn, io->q, kn, vn);
+    if (!fused)
+        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->q_w.data, w->q_w.type, n, w->q_b, io->q,
+                       n);
     struct auris__attention a = {0};
     a.q = io->q;
     a.ldq = a.ldk = a.ldv = a.ldo = n;
@@ -328,9 +383,12 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
             a.kv_bstride = io->cross_bstride;
         }
     } else if (io->n_seq <= 1) {
-        float *kr = io->kbuf + (size_t)io->kv_off * n, *vr = io->vbuf + (size_t)io->kv_off * n;
-        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kr, n);
-        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, vr, n);
+        if (!fused) {
+            auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kn,
+                           n);
+            auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b,
+                           vn, n);
+        }
         a.k = io->kbuf;
         a.v = io->vbuf;
         a.n_kv = io->kv_off + rows;
@@ -338,9 +396,12 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
     } else {
         /* all sequences' new K/V in one product (into the idle MLP buffer), then scattered to
          * the slots, whose order is arbitrary after beam reordering */
-        float *kn = io->hidden, *vn = io->hidden + (size_t)rows * n;
-        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kn, n);
-        auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b, vn, n);
+        if (!fused) {
+            auris__gemm_nt(pool, rows, n, n, io->xn, n, w->k_w.data, w->k_w.type, n, NULL, kn,
+                           n);
+            auris__gemm_nt(pool, rows, n, n, io->xn, n, w->v_w.data, w->v_w.type, n, w->v_b,
+                           vn, n);
+        }
         size_t chunk = (size_t)io->n_tok * n;
         for (int b = 0; b < io->n_seq; b++) {
             size_t dst = (size_t)io->slot[b] * io->slot_stride + (size_t)io->kv_off * n;

@@ -147,7 +147,7 @@ static void test_nt(void **state)
 {
     (void)state;
     static const enum auris__dtype types[] = {AURIS_DT_F32, AURIS_DT_F16, AURIS_DT_BF16};
-    static const int Ms[] = {1, 2, 3, 5, 16}, Ns[] = {1, 6, 37}, Ks[] = {8, 13, 64, 520};
+    static const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 16}, Ns[] = {1, 6, 37}, Ks[] = {8, 13, 64, 520};
     for (size_t t = 0; t < 3; t++)
         for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
             for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
@@ -208,7 +208,7 @@ static void nn_case(enum auris__dtype bt, int M, int N, int K, int acc)
 static void test_nn(void **state)
 {
     (void)state;
-    static const int Ms[] = {1, 2, 3, 5, 6, 7, 13}, Ns[] = {8, 16, 27, 64}, Ks[] = {1, 50, 300};
+    static const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 12, 13}, Ns[] = {8, 16, 27, 64, 72, 100}, Ks[] = {1, 50, 300};
     for (int t = 0; t < 2; t++)
         for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
             for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
