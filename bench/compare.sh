@@ -10,10 +10,14 @@
 # (auris bench --runs per round, default 1). It builds nothing and downloads nothing.
 # Figures read: auris's JSON line (encode_ms, decode_ms_per_token, ...) and whisper-bench's
 # "encode time" / "decode time" lines (the "ms per run" figure; older versions print only a
-# total, used as is). whisper-bench's decode line is its 256 single-token steps, like auris's.
+# total, used as is). whisper-bench's decode line is its 256 single-token steps, like auris's;
+# its "batchd" line counts tokens of 5-row steps (one sequence, positions 0..4): 5 x its per-run
+# figure is set beside auris's beam-5 step (5 sequences) as batch5_ms_per_step, a rough match.
+# Under load from other processes whisper.cpp's spinning barriers degrade far more at 2 threads
+# than at 1: state the load average (printed per round) with every figure.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
     usage
     [[ $# -ge 1 ]] && exit 0 || exit 2
@@ -43,7 +47,7 @@ for ((r = 1; r <= rounds; r++)); do
     if [[ -n "$wb" ]]; then
         "$wb" -m "$model" -t "$threads" > "$tmp/wb.$r.txt" 2>&1 ||
             { echo "compare.sh: error: $wb failed:" >&2; tail -5 "$tmp/wb.$r.txt" >&2; exit 1; }
-        echo "round $r: whisper-bench $(grep -E 'encode time|decode time' "$tmp/wb.$r.txt" | tr -s ' ' | tr '\n' ' ')" >&2
+        echo "round $r: whisper-bench $(grep -E 'encode time|decode time|batchd time' "$tmp/wb.$r.txt" | tr -s ' ' | tr '\n' ' ')" >&2
     fi
 done
 
@@ -65,14 +69,16 @@ if wb:
         if not m:
             return None
         return float(m.group(3)) if m.group(3) else float(m.group(1))
-    enc, dec = [], []
+    enc, dec, bat = [], [], []
     for r in range(1, rounds + 1):
         t = open(f"{tmp}/wb.{r}.txt", errors="replace").read()
-        e, d = per_run(t, "encode"), per_run(t, "decode")
+        e, d, b = per_run(t, "encode"), per_run(t, "decode"), per_run(t, "batchd")
         if e is not None:
             enc.append(e)
         if d:
             dec.append(d)
+        if b and "ms per run" in t:
+            bat.append(5 * b)  # its "runs" count tokens: one step of 5 rows = 5 runs
     w = {"binary": wb}
     if enc:
         w["encode_ms"] = statistics.median(enc)
@@ -80,6 +86,11 @@ if wb:
     if dec:
         w["decode_ms_per_token"] = statistics.median(dec)
         out["decode_speedup"] = round(w["decode_ms_per_token"] / out["auris"]["decode_ms_per_token"], 2)
+    if bat:
+        w["batch5_ms_per_step"] = round(statistics.median(bat), 3)
+        if a[0].get("decode_ms_per_step_beam5"):
+            out["auris"]["decode_ms_per_step_beam5"] = med("decode_ms_per_step_beam5")
+            out["batch5_speedup"] = round(w["batch5_ms_per_step"] / out["auris"]["decode_ms_per_step_beam5"], 2)
     out["whisper_cpp"] = w
 print(json.dumps(out))
 PY
