@@ -122,7 +122,7 @@ static inline __m256 load8(const void *B, enum auris__dtype bt, size_t idx)
     case AURIS_DT_BF16:
         return bf16x8((const uint16_t *)B + idx);
     case AURIS_DT_Q8_0: {
-        const uint8_t *blk = auris__b_ptr(B, bt, idx - idx % AURIS__QK8_0);
+        const uint8_t *blk = (const uint8_t *)B + idx / AURIS__QK8_0 * AURIS__Q8_0_BYTES;
         return _mm256_mul_ps(_mm256_set1_ps(q8_scale(blk)), i8x8(blk + 2 + idx % AURIS__QK8_0));
     }
     default: /* f32 (the 4/5-bit blocks never come here: pack_b_nt_avx2 dequantizes them) */

@@ -71,11 +71,14 @@ static void check_bound(enum auris__dtype t, int M, int N, int K, const float *A
         auris__to_f32(t, B + (size_t)n * rb, (size_t)K, row);
         for (int m = 0; m < M; m++) {
             double exact = bias[n], bound = 1e-4 * (1.0 + fabs(bias[n]));
+            float amax = 0.0f;
             for (int k = 0; k < K; k++) {
+                if (k % 32 == 0) { /* the block's activation scale */
+                    amax = 0.0f;
+                    for (int j = k; j < k + 32; j++)
+                        amax = fmaxf(amax, fabsf(A[(size_t)m * lda + j]));
+                }
                 exact += (double)A[(size_t)m * lda + k] * row[k];
-                float amax = 0.0f;
-                for (int j = k / 32 * 32; j < k / 32 * 32 + 32; j++)
-                    amax = fmaxf(amax, fabsf(A[(size_t)m * lda + j]));
                 bound += fabs(row[k]) * amax / 127.0 * 0.5 + 1e-6 * fabs(exact);
             }
             if (!(fabs(got[(size_t)m * N + n] - exact) <= bound))
