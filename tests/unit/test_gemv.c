@@ -4,8 +4,9 @@
  * For B in f32, f16 and bf16 (nt) and f32, f16 (nn): the AVX2 table against the portable twin
  * (relative to sum |a||b|, 2e-6), both against a double-precision reference, and on every
  * table each row of an M-row call bit-identical to the same row computed alone (what lets a
- * beam or batch decode exactly as one sequence). Sizes cross the 256-column slice, the 8-wide
- * and 4-group tails and both register-block heights. The f32 -> f16 store must give the same
+ * beam or batch decode exactly as one sequence). Sizes cross the 8-wide and 4-group tails, every
+ * row-block height (1..6, and several blocks up to 16 rows) and the 16/32/64-column nn blocks.
+ * The f32 -> f16 store must give the same
  * bits on both tables (round to nearest even, subnormals, overflow to inf).
  */
 #include <setjmp.h>
