@@ -52,14 +52,18 @@ if [ "$mode" = prefix ]; then
     failm "auris.pc version $(pkg-config --modversion auris) != $version"
   run_libdir=$libdir # the prefix is not on the loader's path
   if build_demo demo-shared $(pkg-config --cflags --libs auris); then
-    ldd "$work/demo-shared" | grep -q "libauris.so" && pass "demo-shared needs libauris.so" ||
+    # ldd's output is captured first: `ldd | grep -q` under pipefail fails at random when grep
+    # exits on its match and ldd dies of SIGPIPE
+    deps=$(ldd "$work/demo-shared")
+    grep -q "libauris.so" <<<"$deps" && pass "demo-shared needs libauris.so" ||
       failm "demo-shared does not link libauris.so"
   fi
   # libauris.a: `pkg-config --static` adds its dependencies; -l:libauris.a picks the archive
   # although libauris.so sits beside it
   if build_demo demo-static $(pkg-config --cflags auris) \
        $(pkg-config --static --libs auris | sed 's/-lauris\b/-l:libauris.a/'); then
-    ldd "$work/demo-static" | grep -q libauris && failm "demo-static links libauris.so" ||
+    deps=$(ldd "$work/demo-static")
+    grep -q libauris <<<"$deps" && failm "demo-static links libauris.so" ||
       pass "demo-static has libauris.a inside"
   fi
   # exported symbols == the header's declarations
