@@ -12,7 +12,8 @@
  * unit test's copy) lowers each 16-lane vector to two ymm halves: a machine without AVX-512
  * still runs and checks this file's arithmetic; only the instruction selection is the
  * compiler's.
- * Invariants: compiled with -mavx512f -mfma -mf16c (CMake, *_avx512.c) and reached only after
+ * Invariants: compiled with -mavx512f -mfma -mf16c -ffp-contract=fast -O2 in every build type
+ * (CMake, *_avx512.c; without optimisation no FMA is formed) and reached only after
  * gemm.c's CPUID/XGETBV check for AVX-512F and the OS saving ZMM state; b is 64-byte aligned
  * (packed panels), a and c need no alignment.
  */
