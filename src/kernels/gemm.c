@@ -1,9 +1,10 @@
 /*
  * gemm.c — blocked matrix products, the portable micro-kernels, and run-time ISA dispatch.
  *
- * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into MC x nb tiles that the pool
- * runs as independent tasks; each task packs its A block and B tile for every KC slice into its
- * thread's scratch and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
+ * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into tiles of nb columns and a
+ * group of MC-row blocks (about four tiles per thread) that the pool runs as independent tasks;
+ * for every KC slice a task packs its B tile once into its thread's scratch, then each A block
+ * of its group, and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
  * the decoder's one-token steps and batches of up to 16 sequences) take a GEMV/AXPY path that
  * streams B once, converting f16 and bf16 on the fly (block types: int8 dot products, q8.c),
  * split over N; its column split does not depend on M and every row is computed exactly as a
@@ -33,17 +34,16 @@ _Static_assert(AURIS__KC % AURIS__QK8_0 == 0, "K slices must start on q8_0 block
 
 /* ---- portable ISA ------------------------------------------------------------------------- */
 
-static void kernel_4x8(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                       int ldc, int acc)
+static void kernel_4x8(int kc, const float *restrict a, int lda, const float *restrict b,
+                       float *restrict c, int ldc, int acc)
 {
     float t[4][8] = {{0}};
     for (int k = 0; k < kc; k++) {
         for (int i = 0; i < 4; i++) {
-            float ai = a[i];
+            float ai = a[(size_t)i * lda + k];
             for (int j = 0; j < 8; j++)
                 t[i][j] += ai * b[j];
         }
-        a += 4;
         b += 8;
     }
     for (int i = 0; i < 4; i++)
@@ -266,25 +266,8 @@ struct gemm_job {
     int nb;            /* columns per tile (blocked) or per chunk (streaming) */
     int n_mblk, n_nblk;
     int gelu;          /* epilogue: C = gelu(A B^T + bias) (never with acc) */
+    int grp, n_mgrp;   /* blocked: MC row blocks per task, and groups of them (ceil) */
 };
-
-static void pack_a(int mr, int mc, int kc, const float *A, int lda, float *dst)
-{
-    for (int i0 = 0; i0 < mc; i0 += mr) {
-        for (int i = 0; i < mr; i++) {
-            float *d = dst + i;
-            if (i0 + i < mc) {
-                const float *s = A + (size_t)(i0 + i) * lda;
-                for (int k = 0; k < kc; k++)
-                    d[(size_t)k * mr] = s[k];
-            } else {
-                for (int k = 0; k < kc; k++)
-                    d[(size_t)k * mr] = 0.0f;
-            }
-        }
-        dst += (size_t)mr * kc;
-    }
-}
 
 static void pack_b_nn(int nr, int kc, int nc, const float *B, int ldb, float *dst)
 {
@@ -293,7 +276,9 @@ static void pack_b_nn(int nr, int kc, int nc, const float *B, int ldb, float *ds
         for (int k = 0; k < kc; k++) {
             float *d = dst + (size_t)k * nr;
             const float *s = B + (size_t)k * ldb + j0;
-            memcpy(d, s, (size_t)w * sizeof(float));
+            for (int j = 0; j < w; j++) /* a short loop the compiler vectorises; memcpy of
+                                         * one micro-panel row cost a call per 64 bytes */
+                d[j] = s[j];
             for (int j = w; j < nr; j++)
                 d[j] = 0.0f;
         }
@@ -301,14 +286,18 @@ static void pack_b_nn(int nr, int kc, int nc, const float *B, int ldb, float *ds
     }
 }
 
-/* One MC x nb tile of C, over all of K. */
-static void gemm_tile(const struct gemm_job *j, int m0, int mc, int n0, int nc, float *scratch)
+/* Rows m0..m0+mr_rows (whole MC blocks but the last) x nb columns of C, over all of K: each KC
+ * slice of the B tile is packed once and serves every row block of the group (BLIS's jc/pc/ic
+ * loop order), so a weight is converted once per group instead of once per 96 rows. Every
+ * element of C still sums its K slices in order through the same micro-kernel: results do not
+ * depend on the grouping. */
+static void gemm_tile(const struct gemm_job *j, int m0, int mrows, int n0, int nc, float *scratch)
 {
     const struct auris__isa *isa = j->isa;
     const int mr = isa->mr, nr = isa->nr;
-    float *pa = scratch;
-    float *pb = pa + (size_t)AURIS__MC * AURIS__KC;
-    float *tmp = pb + (size_t)AURIS__KC * AURIS__NB;
+    float *pe = scratch;                                 /* [mr][kc] an edge's A rows */
+    float *pb = pe + (size_t)AURIS__MC * AURIS__KC;      /* [nb/nr][kc][nr] */
+    float *tmp = pb + (size_t)AURIS__KC * AURIS__NB;     /* [mr][nr] edge tile */
     for (int k0 = 0; k0 < j->K; k0 += AURIS__KC) {
         int kc = AURIS_MIN(AURIS__KC, j->K - k0);
         int acc = j->acc || k0 > 0;
@@ -317,32 +306,44 @@ static void gemm_tile(const struct gemm_job *j, int m0, int mc, int n0, int nc, 
         else
             isa->pack_b_nt(kc, nc, auris__b_ptr(j->B, j->bt, (size_t)n0 * j->ldb + k0), j->bt,
                            (size_t)j->ldb, pb);
-        pack_a(mr, mc, kc, j->A + (size_t)m0 * j->lda + k0, j->lda, pa);
-        for (int jr = 0; jr < nc; jr += nr) {
-            int nn = AURIS_MIN(nr, nc - jr);
-            const float *bp = pb + (size_t)(jr / nr) * kc * nr;
-            for (int ir = 0; ir < mc; ir += mr) {
-                int mm = AURIS_MIN(mr, mc - ir);
-                const float *ap = pa + (size_t)(ir / mr) * kc * mr;
-                float *c = j->C + (size_t)(m0 + ir) * j->ldc + n0 + jr;
-                if (mm == mr && nn == nr) {
-                    isa->kernel(kc, ap, bp, c, j->ldc, acc);
-                    continue;
-                }
-                isa->kernel(kc, ap, bp, tmp, nr, 0);
-                for (int i = 0; i < mm; i++)
-                    for (int x = 0; x < nn; x++) {
-                        float *cc = c + (size_t)i * j->ldc + x;
-                        *cc = acc ? *cc + tmp[i * nr + x] : tmp[i * nr + x];
+        for (int mb = m0; mb < m0 + mrows; mb += AURIS__MC) {
+            int mc = AURIS_MIN(AURIS__MC, m0 + mrows - mb);
+            const float *ab = j->A + (size_t)mb * j->lda + k0;
+            for (int jr = 0; jr < nc; jr += nr) {
+                int nn = AURIS_MIN(nr, nc - jr);
+                const float *bp = pb + (size_t)(jr / nr) * kc * nr;
+                for (int ir = 0; ir < mc; ir += mr) {
+                    int mm = AURIS_MIN(mr, mc - ir);
+                    float *c = j->C + (size_t)(mb + ir) * j->ldc + n0 + jr;
+                    if (mm == mr && nn == nr) {
+                        isa->kernel(kc, ab + (size_t)ir * j->lda, j->lda, bp, c, j->ldc, acc);
+                        continue;
                     }
+                    /* an edge: the rows there are, zero-padded to mr, and a tile to cut from */
+                    const float *ap = ab + (size_t)ir * j->lda;
+                    int lda = j->lda;
+                    if (mm < mr) {
+                        for (int i = 0; i < mr; i++)
+                            for (int k = 0; k < kc; k++)
+                                pe[(size_t)i * kc + k] = i < mm ? ap[(size_t)i * j->lda + k] : 0.0f;
+                        ap = pe;
+                        lda = kc;
+                    }
+                    isa->kernel(kc, ap, lda, bp, tmp, nr, 0);
+                    for (int i = 0; i < mm; i++)
+                        for (int x = 0; x < nn; x++) {
+                            float *cc = c + (size_t)i * j->ldc + x;
+                            *cc = acc ? *cc + tmp[i * nr + x] : tmp[i * nr + x];
+                        }
+                }
             }
         }
     }
-    if (j->gelu) /* the epilogue, while the tile is still in cache */
-        auris__ops_for(isa->name)->bias_gelu(mc, nc, j->C + (size_t)m0 * j->ldc + n0,
+    if (j->gelu) /* the epilogue */
+        auris__ops_for(isa->name)->bias_gelu(mrows, nc, j->C + (size_t)m0 * j->ldc + n0,
                                              (size_t)j->ldc, j->bias ? j->bias + n0 : NULL);
     else if (j->bias)
-        for (int i = 0; i < mc; i++) {
+        for (int i = 0; i < mrows; i++) {
             float *c = j->C + (size_t)(m0 + i) * j->ldc + n0;
             for (int x = 0; x < nc; x++)
                 c[x] += j->bias[n0 + x];
@@ -353,9 +354,10 @@ static void blocked_task(void *ctx, int task, int thread, float *scratch)
 {
     const struct gemm_job *j = ctx;
     (void)thread;
-    int mb = task % j->n_mblk, nbk = task / j->n_mblk;
-    int m0 = mb * AURIS__MC, n0 = nbk * j->nb;
-    gemm_tile(j, m0, AURIS_MIN(AURIS__MC, j->M - m0), n0, AURIS_MIN(j->nb, j->N - n0), scratch);
+    int g = task % j->n_mgrp, nbk = task / j->n_mgrp;
+    int m0 = g * j->grp * AURIS__MC, n0 = nbk * j->nb;
+    gemm_tile(j, m0, AURIS_MIN(j->grp * AURIS__MC, j->M - m0), n0, AURIS_MIN(j->nb, j->N - n0),
+              scratch);
 }
 
 static void stream_task(const struct gemm_job *j, int task)
@@ -438,6 +440,37 @@ static int job_valid(struct gemm_job *j)
     return 1;
 }
 
+/* Cuts the blocked product into tasks of a group of MC-row blocks by nb (<= NB) columns. A task
+ * packs each KC slice of its B columns once and each of its A blocks once, so packing costs
+ * about n_col_groups * M + n_row_groups * N elements: take the split with the least of that
+ * among those giving about four tasks per thread (one task per column group when serial). */
+static void blocked_split(struct gemm_job *j, int nt)
+{
+    j->n_mblk = (j->M + AURIS__MC - 1) / AURIS__MC;
+    int min_cg = (j->N + AURIS__NB - 1) / AURIS__NB, max_cg = AURIS_MAX(1, j->N / 64);
+    if (nt == 1)
+        max_cg = min_cg;
+    long best = -1;
+    int need = AURIS_MIN(4 * nt, j->n_mblk * AURIS_MAX(min_cg, max_cg));
+    for (int cg = min_cg; cg <= AURIS_MAX(min_cg, max_cg); cg++) {
+        int nb = ((j->N + cg - 1) / cg + 15) / 16 * 16;
+        int ncg = (j->N + nb - 1) / nb;
+        int nrg = nt == 1 ? 1 : AURIS_MIN(j->n_mblk, (4 * nt + ncg - 1) / ncg);
+        int grp = (j->n_mblk + nrg - 1) / nrg;
+        nrg = (j->n_mblk + grp - 1) / grp;
+        long cost = (long)ncg * j->M + (long)nrg * j->N;
+        if (ncg * nrg < need)
+            cost += (long)(need - ncg * nrg) * ((long)j->M + j->N) * 4;
+        if (best < 0 || cost < best) {
+            best = cost;
+            j->nb = nb;
+            j->grp = grp;
+        }
+    }
+    j->n_nblk = (j->N + j->nb - 1) / j->nb;
+    j->n_mgrp = (j->n_mblk + j->grp - 1) / j->grp;
+}
+
 static void gemm_dispatch(struct auris__pool *pool, struct gemm_job *j, float *scratch)
 {
     int nt = auris__pool_size(pool);
@@ -459,13 +492,8 @@ static void gemm_dispatch(struct auris__pool *pool, struct gemm_job *j, float *s
         auris__pool_run(pool, pool_task, &pc, n_tasks);
         return;
     }
-    j->nb = AURIS__NB;
-    j->n_mblk = (j->M + AURIS__MC - 1) / AURIS__MC;
-    while (j->nb > 64 && pool && nt > 1 &&
-           j->n_mblk * ((j->N + j->nb - 1) / j->nb) < 4 * nt)
-        j->nb /= 2;
-    j->n_nblk = (j->N + j->nb - 1) / j->nb;
-    int n_tasks = j->n_mblk * j->n_nblk;
+    blocked_split(j, pool && nt > 1 ? nt : 1);
+    int n_tasks = j->n_mgrp * j->n_nblk;
     if (pool && nt > 1) {
         struct pool_ctx pc = {j, pool, 0};
         auris__pool_run(pool, pool_task, &pc, n_tasks);
@@ -498,7 +526,7 @@ static void gemm_nt_any(struct auris__pool *pool, int M, int N, int K, const flo
         auris__gemv_qb(pool, bt, M, N, K, A, lda, B, ldb, bias, C, ldc, acc, scratch) == 0)
         return;
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, bt, ldb, 0, bias, C, ldc, acc, 0, 0, 0,
-                         0};
+                         0, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, scratch);
 }
@@ -507,7 +535,7 @@ static void gemm_nn_any(struct auris__pool *pool, int M, int N, int K, const flo
                         const float *B, int ldb, float *C, int ldc, int acc, float *scratch)
 {
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, AURIS_DT_F32, ldb, 1, NULL, C, ldc, acc,
-                         0, 0, 0, 0};
+                         0, 0, 0, 0, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, scratch);
 }
@@ -566,7 +594,7 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
         return;
     }
     struct gemm_job j = {isa_get(), M, N, K, A, lda, B, btype, ldb, 0, bias, C, ldc, 0, 0, 0, 0,
-                         1};
+                         1, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, NULL);
 }

@@ -4,7 +4,7 @@
  * Reference: the BLIS skylakex sgemm shape family (one B row of 16 floats per zmm, a broadcast
  * A element per row, 12 accumulators so the two FMA ports stay busy while B streams from L1).
  * It reads the same 16-wide packed B panels as the AVX2 kernel (pack_b_nt is AVX2's; packing
- * is memory work, not arithmetic) and gemm.c's MR-tall packed A.
+ * is memory work, not arithmetic) and reads A in place, twelve rows lda apart.
  * Written with GCC/clang vector extensions rather than intrinsics, and contracted to FMA
  * (-ffp-contract=fast for this file): every c[i][j] is one fused multiply-add chain over k in
  * ascending order, exactly as AVX2's kernel_6x16 computes it, so the two agree bit for bit
@@ -35,13 +35,13 @@ typedef float v16 __attribute__((vector_size(64)));
 #endif
 
 #if defined(AURIS_AVX512_PROBE)
-void KERNEL_NAME(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                 int ldc, int acc);
+void KERNEL_NAME(int kc, const float *restrict a, int lda, const float *restrict b,
+                 float *restrict c, int ldc, int acc);
 #endif
 
-/* c[12][16] (row stride ldc) = (acc ? c : 0) + sum over k of a[k][i] b[k][j] */
-void KERNEL_NAME(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                 int ldc, int acc)
+/* c[12][16] (row stride ldc) = (acc ? c : 0) + sum over k of a[i][k] b[k][j], a's rows lda apart */
+void KERNEL_NAME(int kc, const float *restrict a, int lda, const float *restrict b,
+                 float *restrict c, int ldc, int acc)
 {
     v16 s[MR];
 #pragma GCC unroll 12
@@ -51,8 +51,7 @@ void KERNEL_NAME(int kc, const float *restrict a, const float *restrict b, float
         v16 bv = *(const v16 *)__builtin_assume_aligned(b, 64);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++)
-            s[i] += a[i] * bv; /* one vfmadd231ps with an embedded broadcast */
-        a += MR;
+            s[i] += a[(size_t)i * lda + k] * bv; /* one vfmadd231ps, embedded broadcast */
         b += NR;
     }
 #pragma GCC unroll 12

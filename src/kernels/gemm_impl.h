@@ -1,12 +1,12 @@
 /*
  * gemm_impl.h — private to src/kernels: blocking constants and the per-ISA function table.
  *
- * Reference: the BLIS/GotoBLAS decomposition (pack a KC x NB panel of B into NR-wide micro-panels
- * and an MC x KC block of A into MR-tall micro-panels, then sweep an MR x NR register-blocked
- * micro-kernel over them).
- * Invariants: packed buffers are 64-byte aligned and zero-padded to whole micro-panels, so
- * micro-kernels never read out of bounds and never branch on edges; MC is a multiple of every
- * ISA's MR and NB of every NR.
+ * Reference: the BLIS/GotoBLAS decomposition (pack a KC x NB panel of B into NR-wide micro-panels,
+ * then sweep an MR x NR register-blocked micro-kernel over them and MC-row blocks of A). A is
+ * read in place, as BLIS's "sup" kernels read it: packing it cost more than it saved.
+ * Invariants: packed buffers are 64-byte aligned and zero-padded to whole micro-panels, and
+ * edge rows of A are copied zero-padded to MR, so micro-kernels never read out of bounds and
+ * never branch on edges; MC is a multiple of every ISA's MR and NB of every NR.
  */
 #ifndef AURIS_GEMM_IMPL_H
 #define AURIS_GEMM_IMPL_H
@@ -15,19 +15,21 @@
 
 #define AURIS__KC 256     /* depth of one packed panel (B micro-panel KC x NR fits L1) */
 #define AURIS__MC 96      /* rows of A per packed block (multiple of 12, 6 and 4; fits L2) */
-#define AURIS__NB 256     /* columns of B per packed tile (multiple of 16 and 8) */
+#define AURIS__NB 1024    /* most columns of B per packed tile (multiple of 16 and 8; fits L3) */
 #define AURIS__MAX_MR 12
 #define AURIS__MAX_NR 16
 
-/* Packing scratch of one thread: A block, B tile, and one edge tile. */
+/* Packing scratch of one thread: an MC x KC area (the edge rows of A; int8.c and q8.c lay out
+ * their own), the B tile, and one edge tile. */
 #define AURIS__SCRATCH_FLOATS \
     ((size_t)AURIS__MC * AURIS__KC + (size_t)AURIS__KC * AURIS__NB + AURIS__MAX_MR * AURIS__MAX_NR)
 
 struct auris__isa {
     const char *name;
     int mr, nr;
-    /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a·b over kc, a packed [kc][MR], b [kc][NR] */
-    void (*kernel)(int kc, const float *a, const float *b, float *c, int ldc, int acc);
+    /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a·b over kc: a is MR rows of kc floats read in
+     * place (row i at a + i*lda), b one packed micro-panel [kc][NR] */
+    void (*kernel)(int kc, const float *a, int lda, const float *b, float *c, int ldc, int acc);
     /* packs rows n0..n0+nc of a [N][K] weight, columns k0..k0+kc, into NR-wide panels
      * dst[panel][kc][NR]; rows past nc are zero */
     void (*pack_b_nt)(int kc, int nc, const void *B, enum auris__dtype bt, size_t ldb, float *dst);
@@ -78,8 +80,8 @@ extern const struct auris__isa auris__isa_avx2;
 /* AVX-512F: gemm_avx512.c's 12x16 micro-kernel over AVX2's packing, GEMV and softmax (those are
  * memory work; every other table treats any level but "generic" as AVX2). */
 extern const struct auris__isa auris__isa_avx512;
-void auris__kernel_12x16_avx512(int kc, const float *restrict a, const float *restrict b,
-                                float *restrict c, int ldc, int acc);
+void auris__kernel_12x16_avx512(int kc, const float *restrict a, int lda,
+                                const float *restrict b, float *restrict c, int ldc, int acc);
 #endif
 
 #endif /* AURIS_GEMM_IMPL_H */

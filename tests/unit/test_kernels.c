@@ -22,8 +22,8 @@
 
 #if defined(AURIS_TEST_AVX512_PROBE)
 /* gemm_avx512.c built for AVX2 (tests/unit/probe/avx512_probe.c) */
-void auris__kernel_12x16_probe(int kc, const float *restrict a, const float *restrict b,
-                               float *restrict c, int ldc, int acc);
+void auris__kernel_12x16_probe(int kc, const float *restrict a, int lda,
+                               const float *restrict b, float *restrict c, int ldc, int acc);
 #endif
 
 static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
@@ -553,8 +553,8 @@ static void test_avx512_kernel_probe(void **state)
     enum { MR = 12, NR = 16, LDC = 21 };
     static const int kcs[] = {1, 2, 7, 64, 256};
     for (size_t t = 0; t < AURIS_ARRAY_LEN(kcs); t++) {
-        int kc = kcs[t];
-        float *a = rand_buf((size_t)kc * MR);
+        int kc = kcs[t], lda = kc + 3; /* A read in place, rows lda apart */
+        float *a = rand_buf((size_t)lda * MR);
         float *b = auris__aligned_alloc((size_t)kc * NR * sizeof *b);
         assert_non_null(b);
         for (int i = 0; i < kc * NR; i++)
@@ -567,11 +567,11 @@ static void test_avx512_kernel_probe(void **state)
                 for (int j = 0; j < NR; j++) {
                     float s = 0.0f;
                     for (int k = 0; k < kc; k++)
-                        s = fmaf(a[k * MR + i], b[k * NR + j], s);
+                        s = fmaf(a[i * lda + k], b[k * NR + j], s);
                     float *w = &want[i * LDC + j];
                     *w = acc ? s + *w : s;
                 }
-            auris__kernel_12x16_probe(kc, a, b, c, LDC, acc);
+            auris__kernel_12x16_probe(kc, a, lda, b, c, LDC, acc);
             for (int i = 0; i < MR * LDC; i++)
                 if (c[i] != want[i])
                     fail_msg("kernel_12x16 kc %d acc %d: c[%d][%d] = %.9g, want %.9g", kc, acc,
