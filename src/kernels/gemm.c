@@ -286,58 +286,66 @@ static void pack_b_nn(int nr, int kc, int nc, const float *B, int ldb, float *ds
     }
 }
 
-/* Rows m0..m0+mr_rows (whole MC blocks but the last) x nb columns of C, over all of K: each KC
- * slice of the B tile is packed once and serves every row block of the group (BLIS's jc/pc/ic
- * loop order), so a weight is converted once per group instead of once per 96 rows. Every
- * element of C still sums its K slices in order through the same micro-kernel: results do not
- * depend on the grouping. */
+/* C[mc][nc] (row stride ldc) = (acc ? C : 0) + A[mc][kc] (row stride lda, read in place) times
+ * the packed panels bp [nc/nr][kc][nr]: the micro-kernel over every whole MR x NR tile, and at
+ * the edges over A rows zero-padded in pe [mr][kc] into the tile tmp [mr][nr]. The one home of
+ * the sweep (blocked tasks and pre-packed products). */
+static void sweep(const struct auris__isa *isa, int mc, int nc, int kc, const float *A, int lda,
+                  const float *bp, float *C, int ldc, int acc, float *pe, float *tmp)
+{
+    const int mr = isa->mr, nr = isa->nr;
+    for (int jr = 0; jr < nc; jr += nr) {
+        int nn = AURIS_MIN(nr, nc - jr);
+        const float *b = bp + (size_t)(jr / nr) * kc * nr;
+        for (int ir = 0; ir < mc; ir += mr) {
+            int mm = AURIS_MIN(mr, mc - ir);
+            const float *ap = A + (size_t)ir * lda;
+            float *c = C + (size_t)ir * ldc + jr;
+            if (mm == mr && nn == nr) {
+                isa->kernel(kc, ap, lda, b, c, ldc, acc);
+                continue;
+            }
+            int la = lda;
+            if (mm < mr) {
+                for (int i = 0; i < mr; i++)
+                    for (int k = 0; k < kc; k++)
+                        pe[(size_t)i * kc + k] = i < mm ? ap[(size_t)i * lda + k] : 0.0f;
+                ap = pe;
+                la = kc;
+            }
+            isa->kernel(kc, ap, la, b, tmp, nr, 0);
+            for (int i = 0; i < mm; i++)
+                for (int x = 0; x < nn; x++) {
+                    float *cc = c + (size_t)i * ldc + x;
+                    *cc = acc ? *cc + tmp[i * nr + x] : tmp[i * nr + x];
+                }
+        }
+    }
+}
+
+/* Rows m0..m0+mrows (whole MC blocks but the last) x nc columns of C, over all of K: each KC
+ * slice of the task's B columns is packed once and serves every row block of the group
+ * (BLIS's jc/pc/ic loop order). Every element of C still sums its K slices in order through
+ * the same micro-kernel: results do not depend on the split. */
 static void gemm_tile(const struct gemm_job *j, int m0, int mrows, int n0, int nc, float *scratch)
 {
     const struct auris__isa *isa = j->isa;
-    const int mr = isa->mr, nr = isa->nr;
     float *pe = scratch;                                 /* [mr][kc] an edge's A rows */
-    float *pb = pe + (size_t)AURIS__MC * AURIS__KC;      /* [nb/nr][kc][nr] */
+    float *pb = pe + (size_t)AURIS__MC * AURIS__KC;      /* [nc/nr][kc][nr] */
     float *tmp = pb + (size_t)AURIS__KC * AURIS__NB;     /* [mr][nr] edge tile */
     for (int k0 = 0; k0 < j->K; k0 += AURIS__KC) {
         int kc = AURIS_MIN(AURIS__KC, j->K - k0);
         int acc = j->acc || k0 > 0;
         if (j->b_is_kn)
-            pack_b_nn(nr, kc, nc, (const float *)j->B + (size_t)k0 * j->ldb + n0, j->ldb, pb);
+            pack_b_nn(isa->nr, kc, nc, (const float *)j->B + (size_t)k0 * j->ldb + n0, j->ldb,
+                      pb);
         else
             isa->pack_b_nt(kc, nc, auris__b_ptr(j->B, j->bt, (size_t)n0 * j->ldb + k0), j->bt,
                            (size_t)j->ldb, pb);
-        for (int mb = m0; mb < m0 + mrows; mb += AURIS__MC) {
-            int mc = AURIS_MIN(AURIS__MC, m0 + mrows - mb);
-            const float *ab = j->A + (size_t)mb * j->lda + k0;
-            for (int jr = 0; jr < nc; jr += nr) {
-                int nn = AURIS_MIN(nr, nc - jr);
-                const float *bp = pb + (size_t)(jr / nr) * kc * nr;
-                for (int ir = 0; ir < mc; ir += mr) {
-                    int mm = AURIS_MIN(mr, mc - ir);
-                    float *c = j->C + (size_t)(mb + ir) * j->ldc + n0 + jr;
-                    if (mm == mr && nn == nr) {
-                        isa->kernel(kc, ab + (size_t)ir * j->lda, j->lda, bp, c, j->ldc, acc);
-                        continue;
-                    }
-                    /* an edge: the rows there are, zero-padded to mr, and a tile to cut from */
-                    const float *ap = ab + (size_t)ir * j->lda;
-                    int lda = j->lda;
-                    if (mm < mr) {
-                        for (int i = 0; i < mr; i++)
-                            for (int k = 0; k < kc; k++)
-                                pe[(size_t)i * kc + k] = i < mm ? ap[(size_t)i * j->lda + k] : 0.0f;
-                        ap = pe;
-                        lda = kc;
-                    }
-                    isa->kernel(kc, ap, lda, bp, tmp, nr, 0);
-                    for (int i = 0; i < mm; i++)
-                        for (int x = 0; x < nn; x++) {
-                            float *cc = c + (size_t)i * j->ldc + x;
-                            *cc = acc ? *cc + tmp[i * nr + x] : tmp[i * nr + x];
-                        }
-                }
-            }
-        }
+        for (int mb = m0; mb < m0 + mrows; mb += AURIS__MC)
+            sweep(isa, AURIS_MIN(AURIS__MC, m0 + mrows - mb), nc, kc,
+                  j->A + (size_t)mb * j->lda + k0, j->lda, pb,
+                  j->C + (size_t)mb * j->ldc + n0, j->ldc, acc, pe, tmp);
     }
     if (j->gelu) /* the epilogue */
         auris__ops_for(isa->name)->bias_gelu(mrows, nc, j->C + (size_t)m0 * j->ldc + n0,
@@ -603,4 +611,35 @@ void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, con
                                int ldb, float *C, int ldc, float *scratch)
 {
     gemm_nn_any(NULL, M, N, K, A, lda, B, ldb, C, ldc, 1, scratch);
+}
+
+size_t auris__gemm_pack_floats(int N, int K)
+{
+    if (N <= 0 || K <= 0 || K > AURIS_GEMM_PACK_KMAX)
+        return 0;
+    int nr = isa_get()->nr;
+    size_t f = (size_t)((N + nr - 1) / nr) * nr * (size_t)K;
+    return (f + 15) / 16 * 16;
+}
+
+void auris__gemm_pack_nt(int N, int K, const float *B, int ldb, float *dst)
+{
+    if (auris__gemm_pack_floats(N, K) && B && dst && ldb >= K)
+        isa_get()->pack_b_nt(K, N, B, AURIS_DT_F32, (size_t)ldb, dst);
+}
+
+void auris__gemm_pack_nn(int N, int K, const float *B, int ldb, float *dst)
+{
+    if (auris__gemm_pack_floats(N, K) && B && dst && ldb >= N)
+        pack_b_nn(isa_get()->nr, K, N, B, ldb, dst);
+}
+
+void auris__gemm_packed(int M, int N, int K, const float *A, int lda, const float *Bp, float *C,
+                        int ldc, int acc)
+{
+    if (M <= 0 || !auris__gemm_pack_floats(N, K) || !A || !Bp || !C || lda < K || ldc < N)
+        return;
+    float pe[AURIS__MAX_MR * AURIS_GEMM_PACK_KMAX];                 /* [mr][K] edge rows */
+    float tmp[AURIS__MAX_MR * AURIS__MAX_NR];                       /* [mr][nr] edge tile */
+    sweep(isa_get(), M, N, K, A, lda, Bp, C, ldc, acc, pe, tmp);
 }

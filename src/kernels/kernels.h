@@ -216,6 +216,23 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
 void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
                                int ldb, float *C, int ldc, float *scratch);
 
+/* ---- products over a B packed beforehand (flash attention's keys and values) -------------
+ * A B used by many products is packed once into the micro-kernels' panel order and then read
+ * in place. The panels belong to the ISA in use when they were packed: pack and use under the
+ * same ISA (auris__kernels_force in between invalidates them). K <= AURIS_GEMM_PACK_KMAX. */
+#define AURIS_GEMM_PACK_KMAX 256
+/* Floats one packed N x K B takes (a multiple of 16, so consecutive panels stay 64-byte
+ * aligned in a 64-byte aligned buffer); 0 for sizes out of range. */
+size_t auris__gemm_pack_floats(int N, int K);
+/* dst (64-byte aligned, auris__gemm_pack_floats(N, K) floats) = B packed, where B is f32
+ * [N][K] with row stride ldb (_nt, B^T is used: keys) or [K][N] (_nn, values). */
+void auris__gemm_pack_nt(int N, int K, const float *B, int ldb, float *dst);
+void auris__gemm_pack_nn(int N, int K, const float *B, int ldb, float *dst);
+/* C[M][N] = (acc ? C : 0) + A[M][K] · B, B packed by auris__gemm_pack_*(N, K). Single-threaded,
+ * allocation-free; the products are bit-identical to auris__gemm_nt_serial/_nn_serial's. */
+void auris__gemm_packed(int M, int N, int K, const float *A, int lda, const float *Bp, float *C,
+                        int ldc, int acc);
+
 /* ---- few-row streaming products (gemv.c, gemv_avx2.c) ------------------------------------ */
 
 /* C[M][N] = A[M][K] · B[K][N] for B f32 or f16 (row stride ldb), single-threaded, any M: rows

@@ -110,9 +110,11 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
     size_t nthr = (size_t)auris__pool_size(st->pool);
 
     /* encoder: conv phase [h1 2T*n | cols max(2T*3C, T*3n)], block phase
-     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | flash attention blocks] */
+     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | flash attention score
+     * blocks | packed key/value blocks (from a 64-byte boundary)] */
     size_t conv = 2 * T * n + AURIS_MAX(2 * T * 3 * C, T * 3 * n);
-    size_t blocks = 5 * T * n + nthr * AURIS__FLASH_STRIDE;
+    size_t blocks = 5 * T * n + nthr * AURIS__FLASH_STRIDE + 16 +
+                    auris__flash_pack_floats((int)T, d->n_audio_head, (int)n / d->n_audio_head);
     st->enc_buf_len = AURIS_MAX(conv, blocks);
     /* decoder: [x L*n | xn L*n | q L*n | att L*n | hidden 4*L*n | scores] */
     st->dec_buf_len = 8 * L * nt + nthr * att_stride((int)AURIS_MAX(L, T));
@@ -289,6 +291,8 @@ static void half_range(void *c, size_t b, size_t e)
 struct block_io {
     float *x, *xn, *q, *att, *hidden, *scores;
     size_t s_stride;
+    float *kv_pack; /* the encoder's flash attention: packed key/value blocks */
+    size_t kv_pack_len;
     float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off (of each sequence's slot) */
     int kv_off, causal;
     const void *ck, *cv; /* cross_type elements */
@@ -460,6 +464,8 @@ static void enc_block(struct auris__pool *pool, const struct auris__block *b, in
     a.causal_past = -1;
     a.s_buf = io->scores;
     a.s_stride = io->s_stride;
+    a.kv_pack = io->kv_pack;
+    a.kv_pack_len = io->kv_pack_len;
     auris__attention_flash(pool, &a);
     auris__gemm_nt_acc(pool, rows, n, n, io->att, n, w->o_w.data, w->o_w.type, n, w->o_b, io->x,
                        n);
@@ -505,6 +511,12 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
     io.hidden = io.q; /* the MLP runs after attention is done with q/k/v/att */
     io.scores = io.xn + 5 * Tn;
     io.s_stride = AURIS__FLASH_STRIDE;
+    {
+        size_t nthr = (size_t)auris__pool_size(pool);
+        uintptr_t p = (uintptr_t)(io.scores + nthr * AURIS__FLASH_STRIDE);
+        io.kv_pack = (float *)((p + 63) / 64 * 64); /* within the 16 spare floats */
+        io.kv_pack_len = auris__flash_pack_floats(T, d->n_audio_head, n / d->n_audio_head);
+    }
     for (int l = 0; l < d->n_audio_layer; l++)
         enc_block(pool, &m->enc[l], T, n, d->n_audio_head, &io);
     auris__layernorm(pool, T, n, x, n, x, n, m->enc_ln_w, m->enc_ln_b);

@@ -47,6 +47,10 @@ struct auris__attention {
     size_t kv_bstride;   /* elements between consecutive kv_index slots */
     enum auris__dtype kv_type; /* element type of k and v: F32 (0, the default) or F16;
                                 * ldk, ldv and offsets count elements */
+    /* flash attention only: room for every head's key and value blocks packed once per call
+     * (64-byte aligned, kv_pack_len >= auris__flash_pack_floats(n_kv, n_head, d_head)) */
+    float *kv_pack;
+    size_t kv_pack_len;
 };
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
 
@@ -56,8 +60,10 @@ void auris__attention_run(struct auris__pool *pool, const struct auris__attentio
 #define AURIS__FLASH_STRIDE ((size_t)AURIS__ATT_QB * AURIS__FLASH_KB + 2 * AURIS__ATT_QB)
 
 /* The same attention computed with an online softmax over blocks of keys (attention.c), for
- * unmasked single-batch attention (the encoder): s_stride >= AURIS__FLASH_STRIDE suffices.
- * Causal, batched or f16 requests are passed to auris__attention_run (and its s_stride rule). */
+ * unmasked single-batch attention (the encoder): s_stride >= AURIS__FLASH_STRIDE suffices, and
+ * kv_pack must hold auris__flash_pack_floats floats. Causal, batched or f16 requests, or no
+ * kv_pack, are passed to auris__attention_run (and its s_stride rule). */
+size_t auris__flash_pack_floats(int n_kv, int n_head, int d_head);
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a);
 
 #endif /* AURIS_NN_OPS_H */

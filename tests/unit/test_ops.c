@@ -480,6 +480,9 @@ static void flash_isa(const char *isa)
         a.out = o2;
         a.s_buf = b2;
         a.s_stride = s2;
+        a.kv_pack_len = auris__flash_pack_floats(nkv, nh, dh);
+        a.kv_pack = auris__aligned_alloc(a.kv_pack_len * sizeof(float));
+        assert_non_null(a.kv_pack);
         for (size_t i = 0; i < (size_t)nq * ld; i++)
             o2[i] = NAN; /* flash must overwrite its output, never read it first */
         auris__attention_flash(g_pool, &a);
@@ -497,6 +500,7 @@ static void flash_isa(const char *isa)
         free(o2);
         free(b1);
         free(b2);
+        auris__aligned_free(a.kv_pack);
     }
 }
 
