@@ -3,16 +3,16 @@
  *
  * Reference: openai/whisper model.py MultiHeadAttention.qkv_attention (softmax(q k^T / sqrt d) v
  * per head, no mask in the encoder); the online softmax of flash attention (Milakov &
- * Gimelshein 2018; Dao et al. 2022). Every head's key and value blocks are first packed once
- * into the GEMM micro-kernels' panel order (one pool job; before, each query block re-packed
- * them, a fifth of the encoder's time). Per (head, block of AURIS__ATT_QB queries) the keys are
+ * Gimelshein 2018; Dao et al. 2022). Every head's value and key blocks are first packed once
+ * into the GEMM micro-kernels' panel order (before, each query block re-packed them: a fifth
+ * of the encoder's time). Per (head, block of AURIS__ATT_QB queries) the keys are
  * swept in blocks of AURIS__FLASH_KB: S = Q K_j^T (gemm kernels), each row's running max m and
  * sum l are updated (auris__k_softmax_block, which turns S into P = exp(scale S - m)), the
  * output rows are rescaled by exp(m_old - m) and O += P V_j; at the end O /= l. No score row
  * longer than one key block exists, so the working set (S, one K and one V block) stays in L2
  * whatever n_ctx is.
- * Invariants: no allocation; a task uses only its thread's slice of s_buf (and kv_pack, each
- * packing task its own blocks);
+ * Invariants: no allocation; a task uses only its thread's slice of s_buf (a packing task
+ * writes only its own block of v_pack/k_pack);
  * masked or batched attention is auris__attention_run's (the decoder's) and is passed there.
  */
 #include "nn/ops.h"
@@ -22,14 +22,9 @@
 struct flash_ctx {
     const struct auris__attention *a;
     int n_qblk, n_kblk;
-    size_t per; /* floats of one packed key (or value) block */
+    size_t v_head, k_head; /* floats of one head's packed values, keys */
+    size_t v_blk, k_blk;   /* floats of one whole (FLASH_KB) packed value, key block */
 };
-
-/* Packed key block j of head h, and its value block right after it. */
-static float *packed_k(const struct flash_ctx *fc, int h, int j)
-{
-    return fc->a->kv_pack + ((size_t)h * fc->n_kblk + j) * 2 * fc->per;
-}
 
 static void scale_row(float *o, int d, float f)
 {
@@ -37,18 +32,37 @@ static void scale_row(float *o, int d, float f)
         o[c] *= f;
 }
 
-static void pack_task(void *c, int task, int thread)
+/* Key block j of head h, packed, and its value block (blocks before j are whole). */
+static const float *packed_k(const struct flash_ctx *fc, int h, int j)
+{
+    return fc->a->k_pack + (size_t)h * fc->k_head + (size_t)j * fc->k_blk;
+}
+
+static const float *packed_v(const struct flash_ctx *fc, int h, int j)
+{
+    return fc->a->v_pack + (size_t)h * fc->v_head + (size_t)j * fc->v_blk;
+}
+
+static void pack_v_task(void *c, int task, int thread)
 {
     const struct flash_ctx *fc = c;
     const struct auris__attention *a = fc->a;
     (void)thread;
-    int h = task / fc->n_kblk, j = task % fc->n_kblk;
-    int k0 = j * AURIS__FLASH_KB, kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0), d = a->d_head;
-    float *pk = packed_k(fc, h, j);
-    auris__gemm_pack_nt(kw, d, (const float *)a->k + (size_t)k0 * a->ldk + (size_t)h * d, a->ldk,
-                        pk);
+    int h = task / fc->n_kblk, j = task % fc->n_kblk, d = a->d_head;
+    int k0 = j * AURIS__FLASH_KB, kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0);
     auris__gemm_pack_nn(d, kw, (const float *)a->v + (size_t)k0 * a->ldv + (size_t)h * d, a->ldv,
-                        pk + fc->per);
+                        (float *)packed_v(fc, h, j));
+}
+
+static void pack_k_task(void *c, int task, int thread)
+{
+    const struct flash_ctx *fc = c;
+    const struct auris__attention *a = fc->a;
+    (void)thread;
+    int h = task / fc->n_kblk, j = task % fc->n_kblk, d = a->d_head;
+    int k0 = j * AURIS__FLASH_KB, kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0);
+    auris__gemm_pack_nt(kw, d, (const float *)a->k + (size_t)k0 * a->ldk + (size_t)h * d, a->ldk,
+                        (float *)packed_k(fc, h, j));
 }
 
 static void flash_task(void *c, int task, int thread)
@@ -70,53 +84,64 @@ static void flash_task(void *c, int task, int thread)
     }
     for (int j = 0; j < fc->n_kblk; j++) {
         int kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - j * AURIS__FLASH_KB);
-        const float *pk = packed_k(fc, h, j);
-        auris__gemm_packed(nq, kw, d, q, a->ldq, pk, s, kw, 0);
+        auris__gemm_packed(nq, kw, d, q, a->ldq, packed_k(fc, h, j), s, kw, 0);
         for (int i = 0; i < nq; i++) {
             float alpha = auris__k_softmax_block(s + (size_t)i * kw, kw, scale, &m[i], &l[i]);
             if (j > 0 && alpha != 1.0f)
                 scale_row(out + (size_t)i * a->ldo, d, alpha);
         }
         /* the first block overwrites whatever out held */
-        auris__gemm_packed(nq, d, kw, s, kw, pk + fc->per, out, a->ldo, j > 0);
+        auris__gemm_packed(nq, d, kw, s, kw, packed_v(fc, h, j), out, a->ldo, j > 0);
     }
     for (int i = 0; i < nq; i++)
         scale_row(out + (size_t)i * a->ldo, d, 1.0f / l[i]);
 }
 
-/* One packed block's floats: keys kw x d or values d x kw, kw <= FLASH_KB, any ISA's panels. */
-static size_t block_floats(int d_head)
+/* Per head: the packed values (d x kw blocks) and keys (kw x d blocks), and the floats of one
+ * whole block of each, as this ISA's panels lay them out (0 when out of range). */
+static void head_sizes(int n_kv, int d, size_t *v_head, size_t *k_head, size_t *v_blk,
+                       size_t *k_blk)
 {
-    return (size_t)AURIS__FLASH_KB * (size_t)((d_head + 15) / 16 * 16);
+    int n_kblk = (n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB;
+    int last = n_kv - (n_kblk - 1) * AURIS__FLASH_KB;
+    *v_blk = auris__gemm_pack_floats(d, AURIS__FLASH_KB);
+    *k_blk = auris__gemm_pack_floats(AURIS__FLASH_KB, d);
+    size_t vl = auris__gemm_pack_floats(d, last), kl = auris__gemm_pack_floats(last, d);
+    int ok = *v_blk && *k_blk && vl && kl;
+    *v_head = ok ? (size_t)(n_kblk - 1) * *v_blk + vl : 0;
+    *k_head = ok ? (size_t)(n_kblk - 1) * *k_blk + kl : 0;
 }
 
-size_t auris__flash_pack_floats(int n_kv, int n_head, int d_head)
+void auris__flash_pack_floats(int n_kv, int n_head, int d_head, size_t *v_floats,
+                              size_t *k_floats)
 {
-    if (n_kv <= 0 || n_head <= 0 || d_head <= 0 || d_head > AURIS_GEMM_PACK_KMAX)
-        return 0;
-    size_t n_kblk = (size_t)(n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB;
-    return 2 * (size_t)n_head * n_kblk * block_floats(d_head);
+    *v_floats = *k_floats = 0;
+    if (n_kv <= 0 || n_head <= 0 || d_head <= 0)
+        return;
+    size_t vh, kh, vb, kb;
+    head_sizes(n_kv, d_head, &vh, &kh, &vb, &kb);
+    *v_floats = (size_t)n_head * vh;
+    *k_floats = (size_t)n_head * kh;
 }
 
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a)
 {
-    size_t need = auris__flash_pack_floats(a->n_kv, a->n_head, a->d_head);
-    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_type != AURIS_DT_F32 || !a->kv_pack ||
-        !need || a->kv_pack_len < need) {
+    if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->d_head <= 0)
+        return;
+    size_t vn, kn;
+    auris__flash_pack_floats(a->n_kv, a->n_head, a->d_head, &vn, &kn);
+    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_type != AURIS_DT_F32 || !vn || !kn ||
+        !a->v_pack || !a->k_pack || a->v_pack_len < vn || a->k_pack_len < kn) {
         auris__attention_run(pool, a);
         return;
     }
-    if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->d_head <= 0 || !a->s_buf ||
-        a->s_stride < AURIS__FLASH_STRIDE)
+    if (!a->s_buf || a->s_stride < AURIS__FLASH_STRIDE)
         return;
     struct flash_ctx c = {a, (a->n_q + AURIS__ATT_QB - 1) / AURIS__ATT_QB,
-                          (a->n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB,
-                          block_floats(a->d_head)};
-    if (auris__gemm_pack_floats(AURIS__FLASH_KB, a->d_head) > c.per ||
-        auris__gemm_pack_floats(a->d_head, AURIS__FLASH_KB) > c.per) {
-        auris__attention_run(pool, a);
-        return;
-    }
-    auris__pool_run(pool, pack_task, &c, a->n_head * c.n_kblk);
+                          (a->n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB, 0, 0, 0, 0};
+    head_sizes(a->n_kv, a->d_head, &c.v_head, &c.k_head, &c.v_blk, &c.k_blk);
+    /* values first: the keys' room may be the value input */
+    auris__pool_run(pool, pack_v_task, &c, a->n_head * c.n_kblk);
+    auris__pool_run(pool, pack_k_task, &c, a->n_head * c.n_kblk);
     auris__pool_run(pool, flash_task, &c, a->n_head * c.n_qblk);
 }

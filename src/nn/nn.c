@@ -35,6 +35,19 @@ static int mul3(size_t a, size_t b, size_t c, size_t *out)
     return auris__mul_ok(a, b, &t) && auris__mul_ok(t, c, out);
 }
 
+/* The encoder's block phase: xn is T*n floats or the packed values if more, and pad what the
+ * packed keys need beyond the value buffer they go to (0 when d_head % 16 == 0 but for the
+ * last key block's rounding); both multiples of 16 floats, so every region stays 64-byte
+ * aligned. */
+static void enc_layout(const struct auris_model_dims *d, size_t *xn, size_t *pad)
+{
+    size_t Tn = (size_t)d->n_audio_ctx * (size_t)d->n_audio_state, vf, kf;
+    auris__flash_pack_floats(d->n_audio_ctx, d->n_audio_head,
+                             d->n_audio_state / d->n_audio_head, &vf, &kf);
+    *xn = (AURIS_MAX(Tn, vf) + 15) / 16 * 16;
+    *pad = (kf > Tn ? kf - Tn + 15 : 0) / 16 * 16;
+}
+
 /* Score buffers of attention: one AURIS__ATT_QB x n_kv slice per thread. */
 static size_t att_stride(int n_kv)
 {
@@ -110,11 +123,11 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
     size_t nthr = (size_t)auris__pool_size(st->pool);
 
     /* encoder: conv phase [h1 2T*n | cols max(2T*3C, T*3n)], block phase
-     * [xn | q | k | v | att (4*T*n, reused by the MLP hidden 4*T*n) | flash attention score
-     * blocks | packed key/value blocks (from a 64-byte boundary)] */
+     * [xn | q | k | v | pad | att | flash attention score blocks], the MLP hidden 4*T*n from
+     * q on; while attention runs, xn holds the packed values and v + pad the packed keys */
     size_t conv = 2 * T * n + AURIS_MAX(2 * T * 3 * C, T * 3 * n);
-    size_t blocks = 5 * T * n + nthr * AURIS__FLASH_STRIDE + 16 +
-                    auris__flash_pack_floats((int)T, d->n_audio_head, (int)n / d->n_audio_head);
+    enc_layout(d, &st->enc_xn, &st->enc_pad);
+    size_t blocks = st->enc_xn + 4 * T * n + st->enc_pad + nthr * AURIS__FLASH_STRIDE;
     st->enc_buf_len = AURIS_MAX(conv, blocks);
     /* decoder: [x L*n | xn L*n | q L*n | att L*n | hidden 4*L*n | scores] */
     st->dec_buf_len = 8 * L * nt + nthr * att_stride((int)AURIS_MAX(L, T));
@@ -291,8 +304,8 @@ static void half_range(void *c, size_t b, size_t e)
 struct block_io {
     float *x, *xn, *q, *att, *hidden, *scores;
     size_t s_stride;
-    float *kv_pack; /* the encoder's flash attention: packed key/value blocks */
-    size_t kv_pack_len;
+    float *v_pack, *k_pack; /* the encoder's flash attention: packed value/key blocks */
+    size_t v_pack_len, k_pack_len;
     float *kbuf, *vbuf; /* [..][n]; new keys/values go to row kv_off (of each sequence's slot) */
     int kv_off, causal;
     const void *ck, *cv; /* cross_type elements */
@@ -464,8 +477,10 @@ static void enc_block(struct auris__pool *pool, const struct auris__block *b, in
     a.causal_past = -1;
     a.s_buf = io->scores;
     a.s_stride = io->s_stride;
-    a.kv_pack = io->kv_pack;
-    a.kv_pack_len = io->kv_pack_len;
+    a.v_pack = io->v_pack;
+    a.v_pack_len = io->v_pack_len;
+    a.k_pack = io->k_pack;
+    a.k_pack_len = io->k_pack_len;
     auris__attention_flash(pool, &a);
     auris__gemm_nt_acc(pool, rows, n, n, io->att, n, w->o_w.data, w->o_w.type, n, w->o_b, io->x,
                        n);
@@ -504,19 +519,17 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
     struct block_io io = {0};
     io.x = x;
     io.xn = st->enc_buf;
-    io.q = io.xn + Tn;
+    io.q = io.xn + st->enc_xn;
     io.kbuf = io.q + Tn;
     io.vbuf = io.kbuf + Tn;
-    io.att = io.vbuf + Tn;
+    io.att = io.vbuf + Tn + st->enc_pad;
     io.hidden = io.q; /* the MLP runs after attention is done with q/k/v/att */
-    io.scores = io.xn + 5 * Tn;
+    io.scores = io.att + Tn;
     io.s_stride = AURIS__FLASH_STRIDE;
-    {
-        size_t nthr = (size_t)auris__pool_size(pool);
-        uintptr_t p = (uintptr_t)(io.scores + nthr * AURIS__FLASH_STRIDE);
-        io.kv_pack = (float *)((p + 63) / 64 * 64); /* within the 16 spare floats */
-        io.kv_pack_len = auris__flash_pack_floats(T, d->n_audio_head, n / d->n_audio_head);
-    }
+    io.v_pack = io.xn; /* free while attention runs */
+    io.v_pack_len = st->enc_xn;
+    io.k_pack = io.vbuf; /* free once the values are packed */
+    io.k_pack_len = Tn + st->enc_pad;
     for (int l = 0; l < d->n_audio_layer; l++)
         enc_block(pool, &m->enc[l], T, n, d->n_audio_head, &io);
     auris__layernorm(pool, T, n, x, n, x, n, m->enc_ln_w, m->enc_ln_b);

@@ -26,6 +26,7 @@ struct auris__nn_state {
     float *enc_x;        /* [n_audio_ctx][n_audio_state] residual stream / output features */
     float *enc_buf;      /* scratch for conv im2col, attention and MLP (see nn_state_init) */
     size_t enc_buf_len;
+    size_t enc_xn, enc_pad; /* block phase: floats of xn, and of the pad after v (nn.c) */
 
     /* cross-attention K/V per decoder layer, computed once per window and shared by every
      * sequence (beams, samples) of that window; elements of cross_type: F16 (the default: half

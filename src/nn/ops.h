@@ -47,10 +47,12 @@ struct auris__attention {
     size_t kv_bstride;   /* elements between consecutive kv_index slots */
     enum auris__dtype kv_type; /* element type of k and v: F32 (0, the default) or F16;
                                 * ldk, ldv and offsets count elements */
-    /* flash attention only: room for every head's key and value blocks packed once per call
-     * (64-byte aligned, kv_pack_len >= auris__flash_pack_floats(n_kv, n_head, d_head)) */
-    float *kv_pack;
-    size_t kv_pack_len;
+    /* flash attention only: room for every head's value and key blocks, packed once per call
+     * (64-byte aligned; lengths >= auris__flash_pack_floats). All values are packed before the
+     * first key, so k_pack may overlap v (the encoder packs its keys into the freed value
+     * buffer); nothing else may overlap an input or the output. */
+    float *v_pack, *k_pack;
+    size_t v_pack_len, k_pack_len;
 };
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a);
 
@@ -61,9 +63,12 @@ void auris__attention_run(struct auris__pool *pool, const struct auris__attentio
 
 /* The same attention computed with an online softmax over blocks of keys (attention.c), for
  * unmasked single-batch attention (the encoder): s_stride >= AURIS__FLASH_STRIDE suffices, and
- * kv_pack must hold auris__flash_pack_floats floats. Causal, batched or f16 requests, or no
- * kv_pack, are passed to auris__attention_run (and its s_stride rule). */
-size_t auris__flash_pack_floats(int n_kv, int n_head, int d_head);
+ * v_pack/k_pack must hold what auris__flash_pack_floats says (for d_head a multiple of 16,
+ * n_kv * n_head * d_head floats for the values and a little more for the keys). Causal,
+ * batched or f16 requests, or too little pack room, go to auris__attention_run (and its
+ * s_stride rule). */
+void auris__flash_pack_floats(int n_kv, int n_head, int d_head, size_t *v_floats,
+                              size_t *k_floats);
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a);
 
 #endif /* AURIS_NN_OPS_H */

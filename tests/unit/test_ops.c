@@ -480,9 +480,10 @@ static void flash_isa(const char *isa)
         a.out = o2;
         a.s_buf = b2;
         a.s_stride = s2;
-        a.kv_pack_len = auris__flash_pack_floats(nkv, nh, dh);
-        a.kv_pack = auris__aligned_alloc(a.kv_pack_len * sizeof(float));
-        assert_non_null(a.kv_pack);
+        auris__flash_pack_floats(nkv, nh, dh, &a.v_pack_len, &a.k_pack_len);
+        a.v_pack = auris__aligned_alloc(a.v_pack_len * sizeof(float));
+        a.k_pack = auris__aligned_alloc(a.k_pack_len * sizeof(float));
+        assert_true(a.v_pack && a.k_pack);
         for (size_t i = 0; i < (size_t)nq * ld; i++)
             o2[i] = NAN; /* flash must overwrite its output, never read it first */
         auris__attention_flash(g_pool, &a);
@@ -493,6 +494,28 @@ static void flash_isa(const char *isa)
                     fail_msg("%s flash attention %dx%d h%d d%d [%d][%d]: %g vs %g", isa, nq, nkv,
                              nh, dh, i, j, y, x);
             }
+        /* the keys packed into the value input itself (as the encoder does): the same bits */
+        {
+            size_t vn = (size_t)nkv * ld, len = vn > a.k_pack_len ? vn : a.k_pack_len;
+            float *o3 = malloc((size_t)nq * ld * sizeof *o3);
+            float *v2 = auris__aligned_alloc(len * sizeof *v2);
+            assert_true(o3 && v2);
+            memcpy(v2, v, vn * sizeof *v2);
+            float *kp = a.k_pack;
+            a.v = v2;
+            a.k_pack = v2;
+            a.out = o3;
+            auris__attention_flash(g_pool, &a);
+            a.k_pack = kp;
+            a.v = v;
+            auris__aligned_free(v2);
+            for (int i = 0; i < nq; i++)
+                for (int j = 0; j < n; j++)
+                    if (o3[(size_t)i * ld + j] != o2[(size_t)i * ld + j])
+                        fail_msg("%s flash attention, keys packed over the values: [%d][%d]", isa,
+                                 i, j);
+            free(o3);
+        }
         free(q);
         free(k);
         free(v);
@@ -500,7 +523,8 @@ static void flash_isa(const char *isa)
         free(o2);
         free(b1);
         free(b2);
-        auris__aligned_free(a.kv_pack);
+        auris__aligned_free(a.v_pack);
+        auris__aligned_free(a.k_pack);
     }
 }
 
