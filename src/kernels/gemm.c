@@ -448,34 +448,20 @@ static int job_valid(struct gemm_job *j)
     return 1;
 }
 
-/* Cuts the blocked product into tasks of a group of MC-row blocks by nb (<= NB) columns. A task
- * packs each KC slice of its B columns once and each of its A blocks once, so packing costs
- * about n_col_groups * M + n_row_groups * N elements: take the split with the least of that
- * among those giving about four tasks per thread (one task per column group when serial). */
+/* Cuts the blocked product into tasks of a group of MC-row blocks by nb columns. The B tile
+ * (KC x nb floats) stays in L2 at nb = NB; narrower tiles only when there are fewer than about
+ * four tasks per thread. A task packs each KC slice of its B tile once for its whole group, so
+ * groups are as tall as that many tasks allow (A is read in place: no cost per tile). */
 static void blocked_split(struct gemm_job *j, int nt)
 {
     j->n_mblk = (j->M + AURIS__MC - 1) / AURIS__MC;
-    int min_cg = (j->N + AURIS__NB - 1) / AURIS__NB, max_cg = AURIS_MAX(1, j->N / 64);
-    if (nt == 1)
-        max_cg = min_cg;
-    long best = -1;
-    int need = AURIS_MIN(4 * nt, j->n_mblk * AURIS_MAX(min_cg, max_cg));
-    for (int cg = min_cg; cg <= AURIS_MAX(min_cg, max_cg); cg++) {
-        int nb = ((j->N + cg - 1) / cg + 15) / 16 * 16;
-        int ncg = (j->N + nb - 1) / nb;
-        int nrg = nt == 1 ? 1 : AURIS_MIN(j->n_mblk, (4 * nt + ncg - 1) / ncg);
-        int grp = (j->n_mblk + nrg - 1) / nrg;
-        nrg = (j->n_mblk + grp - 1) / grp;
-        long cost = (long)ncg * j->M + (long)nrg * j->N;
-        if (ncg * nrg < need)
-            cost += (long)(need - ncg * nrg) * ((long)j->M + j->N) * 4;
-        if (best < 0 || cost < best) {
-            best = cost;
-            j->nb = nb;
-            j->grp = grp;
-        }
-    }
+    j->nb = AURIS__NB;
+    while (j->nb > 64 && nt > 1 && j->n_mblk * ((j->N + j->nb - 1) / j->nb) < 4 * nt)
+        j->nb /= 2;
     j->n_nblk = (j->N + j->nb - 1) / j->nb;
+    int want = nt > 1 ? (4 * nt + j->n_nblk - 1) / j->n_nblk : 1;
+    int n_grp = AURIS_MIN(j->n_mblk, want);
+    j->grp = (j->n_mblk + n_grp - 1) / n_grp;
     j->n_mgrp = (j->n_mblk + j->grp - 1) / j->grp;
 }
 

@@ -15,7 +15,7 @@
 
 #define AURIS__KC 256     /* depth of one packed panel (B micro-panel KC x NR fits L1) */
 #define AURIS__MC 96      /* rows of A per packed block (multiple of 12, 6 and 4; fits L2) */
-#define AURIS__NB 1024    /* most columns of B per packed tile (multiple of 16 and 8; fits L3) */
+#define AURIS__NB 256     /* columns of B per packed tile (multiple of 16 and 8; fits L2) */
 #define AURIS__MAX_MR 12
 #define AURIS__MAX_NR 16
 
