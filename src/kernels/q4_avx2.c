@@ -17,7 +17,7 @@
 #include "kernels/q8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
-#include <immintrin.h>
+#include "kernels/simd_avx2.h"
 #include <string.h>
 
 static inline int has_min(enum auris__dtype t)
@@ -58,24 +58,6 @@ static inline __m256i block_dot(enum auris__dtype t, __m256i a, const uint8_t *w
                                  : _mm256_maddubs_epi16(_mm256_sign_epi8(q, q),
                                                         _mm256_sign_epi8(a, q));
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
-/* out lane j = the sum of the lanes of v[j] */
-static inline __m256i reduce8(const __m256i v[8])
-{
-    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
-    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
-    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
-                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
-}
-
-static inline int32_t hsum_i32(__m256i v)
-{
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(t);
 }
 
 /* One column the scalar way (column tails), in q4.c's order with intrinsics for the floats. */
@@ -127,7 +109,7 @@ void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, in
                 for (int j = 0; j < 8; j++)
                     v[j] = block_dot(t, x, w + (size_t)j * row_bytes);
                 const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), gather_f16(w, row_bytes, 0));
-                __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8(v)));
+                __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v)));
                 if (m_term)
                     y = _mm256_add_ps(y, _mm256_mul_ps(gather_f16(w, row_bytes, 2),
                                                        _mm256_set1_ps(sa[b])));

@@ -14,7 +14,7 @@
 #include "kernels/q8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
-#include <immintrin.h>
+#include "kernels/simd_avx2.h"
 
 /* The 8 int32 sums of 32 products a[j] * w[j] in one vector (lanes to be added). */
 static inline __m256i block_dot(__m256i a, const uint8_t *w)
@@ -24,16 +24,6 @@ static inline __m256i block_dot(__m256i a, const uint8_t *w)
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* The 8 exact block sums of 8 columns: out lane j = sum of the lanes of v[j]. */
-static inline __m256i reduce8(const __m256i v[8])
-{
-    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
-    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
-    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
-                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
-}
-
 /* One column the scalar way; the float steps are intrinsics so that no compiler contracts
  * them into an FMA here (this file is built with -mfma; q8.c's twin has none). */
 static inline float scalar_col(const int8_t *qa, const float *da, int nb, const uint8_t *w)
@@ -41,12 +31,9 @@ static inline float scalar_col(const int8_t *qa, const float *da, int nb, const 
     __m128 s = _mm_setzero_ps();
     for (int b = 0; b < nb; b++, w += AURIS__Q8_0_BYTES) {
         const __m256i a = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
-        const __m256i v = block_dot(a, w);
-        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+        const int32_t isum = hsum_i32(block_dot(a, w));
         const __m128 scale = _mm_mul_ss(_mm_set_ss(da[b]), _mm_set_ss(auris__q8_block_d(w)));
-        s = _mm_add_ss(s, _mm_mul_ss(scale, _mm_cvtsi32_ss(_mm_setzero_ps(), _mm_cvtsi128_si32(t))));
+        s = _mm_add_ss(s, _mm_mul_ss(scale, _mm_cvtsi32_ss(_mm_setzero_ps(), isum)));
     }
     return _mm_cvtss_f32(s);
 }
@@ -75,7 +62,7 @@ void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const u
                 }
                 const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
                 const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
-                s = _mm256_add_ps(s, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8(v))));
+                s = _mm256_add_ps(s, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v))));
             }
             if (bias)
                 s = _mm256_add_ps(s, _mm256_loadu_ps(bias + n));

@@ -1,7 +1,9 @@
 /*
- * simd_avx2.h — private to the *_avx2.c files: vector math shared by them.
+ * simd_avx2.h — private to the *_avx2.c files: vector math shared by them (the one home of
+ * their horizontal sums and of exp_nonpos).
  *
- * exp_nonpos follows the Cephes expf scheme (range reduction by ln 2 split in two constants, a
+ * The float horizontal sum adds the halves, then (l+h) pairs, then the last two: every caller
+ * that must reproduce another kernel's bits relies on this one tree. exp_nonpos follows the Cephes expf scheme (range reduction by ln 2 split in two constants, a
  * degree-6 polynomial, 2^n built in the exponent bits).
  * Invariants: include only from files compiled with -mavx2 -mfma -mf16c (CMake does this for
  * *_avx2.c), which run only after gemm.c's CPU check.
@@ -10,6 +12,35 @@
 #define AURIS_SIMD_AVX2_H
 
 #include <immintrin.h>
+#include <stdint.h>
+
+/* The sum of v's 8 floats: ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)). */
+static inline float hsum_f32(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The sum of v's 8 int32 lanes (wrapping, as integer adds do). */
+static inline int32_t hsum_i32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Eight int32 horizontal sums at once: out lane j = the sum of the 8 lanes of v[j]. */
+static inline __m256i reduce8_i32(const __m256i v[8])
+{
+    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
 
 /* exp(x) for x <= 0 (softmax arguments): x = n ln2 + r with |r| <= ln2/2, degree-6 polynomial
  * in r, times 2^n; relative error ~1e-7. Inputs below -87 flush to ~0; NaN stays NaN. */

@@ -17,8 +17,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
+#include "isas.h"
 
 static uint32_t rng = 777u;
 static float frand(void)
@@ -75,9 +74,7 @@ static void one_case(struct auris__pool *pool, int M, int N, int K, int pad)
             }
             assert_true(fabs(want[(size_t)m * N + n] - exact) <= bound);
         }
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (int mode = 0; mode < 4; mode++) {
             for (int j = 0; j < M * ldc; j++)
                 C[j] = mode == 3 ? 1.0f : NAN;
@@ -92,7 +89,7 @@ static void one_case(struct auris__pool *pool, int M, int N, int K, int pad)
                         w = 1.0f + w;
                     float got = C[(size_t)m * ldc + n];
                     if (memcmp(&got, &w, sizeof w))
-                        fail_msg("%s mode %d M%d N%d K%d: C[%d][%d] = %.9g, twin %.9g", ISAS[i],
+                        fail_msg("%s mode %d M%d N%d K%d: C[%d][%d] = %.9g, twin %.9g", isa,
                                  mode, M, N, K, m, n, got, w);
                 }
                 for (int n = N; n < ldc; n++)
@@ -134,9 +131,7 @@ static void test_exact_small(void **state)
     float A[32], C[1];
     for (int j = 0; j < 32; j++)
         A[j] = 0.5f;
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         assert_int_equal(auris__gemv_q8_0(NULL, 1, 1, 32, A, 32, B, 32, NULL, C, 1, 0, NULL), 0);
         const float want = ((0.5f / 127.0f) * 0.5f) * (float)(127 * wsum);
         assert_true(C[0] == want);
