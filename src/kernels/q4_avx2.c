@@ -84,18 +84,17 @@ void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, in
 {
     const int nb = a->nb, m_term = has_min(t);
     const size_t K = (size_t)nb * AURIS__QK8_0, bs = auris__dtype_block_bytes(t);
-    const size_t step = group_step(row_bytes, nb);
     int n = n0;
     for (; n + 8 <= n1; n += 8) {
         const uint8_t *w0 = B + (size_t)n * row_bytes;
-        const uint8_t *pw = n + 16 <= n1 ? w0 + 8 * row_bytes : NULL; /* the next 8 rows */
-        for (int m = 0; m < a->M; m++, pw = NULL) {
+        struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
+                                                    row_bytes, nb); /* the next 8 rows */
+        for (int m = 0; m < a->M; m++, pf.p = NULL) {
             const int8_t *qa = a->qa + (size_t)m * K;
             const float *da = a->da + (size_t)m * (size_t)nb, *sa = a->sa + (size_t)m * (size_t)nb;
             __m256 s = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
-                if (pw)
-                    prefetch_span(pw + (size_t)b * step, step);
+                row_prefetch_step(&pf);
                 const __m256i x =
                     _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
                 const uint8_t *w = w0 + (size_t)b * bs;

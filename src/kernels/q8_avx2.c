@@ -9,7 +9,7 @@
  * is 0x80 = 128 as unsigned, its sign flip of a is exact). Eight columns at a time: their eight
  * block sums are reduced with vphaddd into one vector, scaled and accumulated in the operation
  * order of the portable kernel (q8_impl.h), so both give the same bits. While a group of 8 rows
- * is computed, the next group is prefetched a slice per block (simd_avx2.h group_step): that
+ * is computed, the next group is prefetched a slice per block (simd_avx2.h row_prefetch): that
  * doubled the kernel's speed on DRAM-resident weights. The activation quantizer is q8.c's,
  * vectorised with the same operations per element.
  * Invariants: compiled with -mavx2 -mfma -mf16c, reached only after the run-time ISA check;
@@ -49,19 +49,18 @@ void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const u
 {
     const int nb = a->nb;
     const size_t K = (size_t)nb * AURIS__QK8_0;
-    const size_t step = group_step(row_bytes, nb);
     int n = n0;
     for (; n + 8 <= n1; n += 8) {
         const uint8_t *w0 = B + (size_t)n * row_bytes;
-        /* the next group of 8 rows (8 row_bytes, contiguous), a slice per block of row 0 */
-        const uint8_t *pw = n + 16 <= n1 ? w0 + 8 * row_bytes : NULL;
-        for (int m = 0; m < a->M; m++, pw = NULL) {
+        /* the next group of 8 rows, a slice per block while row 0 is computed */
+        struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
+                                                    row_bytes, nb);
+        for (int m = 0; m < a->M; m++, pf.p = NULL) {
             const int8_t *qa = a->qa + (size_t)m * K;
             const float *da = a->da + (size_t)m * (size_t)nb;
             __m256 s = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
-                if (pw)
-                    prefetch_span(pw + (size_t)b * step, step);
+                row_prefetch_step(&pf);
                 const __m256i x = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
                 const uint8_t *w = w0 + (size_t)b * AURIS__Q8_0_BYTES;
                 __m256i v[8];

@@ -75,21 +75,32 @@ static inline __m256 gather8_f16(const uint8_t *w, size_t stride)
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
 }
 
-/* Prefetch (into L1) the cache lines of p[0..n). */
-static inline void prefetch_span(const uint8_t *p, size_t n)
-{
-    for (size_t o = 0; o < n; o += 64)
-        _mm_prefetch((const char *)(p + o), _MM_HINT_T0);
-}
-
 /* The block kernels walk 8 rows of nb blocks at once, each row a separate stream, which the
  * hardware prefetchers follow badly (q8_0 logits from DRAM ran at half the f16 kernel's
- * bandwidth on Zen 3). The next 8 rows are 8 row_bytes of contiguous memory: per block, the
- * kernel prefetches this many bytes of them, so the next group arrives meanwhile (rounded
- * down: nb slices never pass the group's end). */
-static inline size_t group_step(size_t row_bytes, int nb)
+ * bandwidth on Zen 3). The next 8 rows are 8 row_bytes of contiguous memory [p, end): after
+ * each of the nb blocks the kernel moves this prefetch one nb-th further (rounded down, so it
+ * never passes end), one prefetch a cache line, and the next group arrives meanwhile. */
+struct row_prefetch {
+    const char *p, *next; /* the next line to prefetch, the start of this group's next slice */
+    size_t step;          /* 8 row_bytes / nb */
+};
+
+/* Starts prefetching the 8 rows at next (NULL: none). */
+static inline struct row_prefetch row_prefetch_start(const uint8_t *next, size_t row_bytes,
+                                                     int nb)
 {
-    return 8 * row_bytes / (size_t)nb;
+    struct row_prefetch r = {(const char *)next, (const char *)next, 8 * row_bytes / (size_t)nb};
+    return r;
+}
+
+/* One block's slice. */
+static inline void row_prefetch_step(struct row_prefetch *r)
+{
+    if (!r->p)
+        return;
+    r->next += r->step;
+    for (; r->p < r->next; r->p += 64)
+        _mm_prefetch(r->p, _MM_HINT_T0);
 }
 
 #endif /* AURIS_SIMD_AVX2_H */
