@@ -89,7 +89,7 @@ void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, in
         const uint8_t *w0 = B + (size_t)n * row_bytes;
         struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
                                                     row_bytes, nb); /* the next 8 rows */
-        for (int m = 0; m < a->M; m++, pf.p = NULL) {
+        for (int m = 0; m < a->M; m++, pf.p = 0) {
             const int8_t *qa = a->qa + (size_t)m * K;
             const float *da = a->da + (size_t)m * (size_t)nb, *sa = a->sa + (size_t)m * (size_t)nb;
             __m256 s = _mm256_setzero_ps();

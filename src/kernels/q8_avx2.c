@@ -55,7 +55,7 @@ void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const u
         /* the next group of 8 rows, a slice per block while row 0 is computed */
         struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
                                                     row_bytes, nb);
-        for (int m = 0; m < a->M; m++, pf.p = NULL) {
+        for (int m = 0; m < a->M; m++, pf.p = 0) {
             const int8_t *qa = a->qa + (size_t)m * K;
             const float *da = a->da + (size_t)m * (size_t)nb;
             __m256 s = _mm256_setzero_ps();

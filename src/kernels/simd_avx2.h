@@ -81,15 +81,16 @@ static inline __m256 gather8_f16(const uint8_t *w, size_t stride)
  * each of the nb blocks the kernel moves this prefetch one nb-th further (rounded down, so it
  * never passes end), one prefetch a cache line, and the next group arrives meanwhile. */
 struct row_prefetch {
-    const char *p, *next; /* the next line to prefetch, the start of this group's next slice */
-    size_t step;          /* 8 row_bytes / nb */
+    uintptr_t p, next; /* the next line to prefetch (0: none), the end of the current slice */
+    size_t step;       /* 8 row_bytes / nb */
 };
 
-/* Starts prefetching the 8 rows at next (NULL: none). */
+/* Starts prefetching the 8 rows at next (NULL: none). Addresses are integers: the last
+ * prefetch may start up to 63 bytes past the rows (prefetches never fault). */
 static inline struct row_prefetch row_prefetch_start(const uint8_t *next, size_t row_bytes,
                                                      int nb)
 {
-    struct row_prefetch r = {(const char *)next, (const char *)next, 8 * row_bytes / (size_t)nb};
+    struct row_prefetch r = {(uintptr_t)next, (uintptr_t)next, 8 * row_bytes / (size_t)nb};
     return r;
 }
 
@@ -100,7 +101,7 @@ static inline void row_prefetch_step(struct row_prefetch *r)
         return;
     r->next += r->step;
     for (; r->p < r->next; r->p += 64)
-        _mm_prefetch(r->p, _MM_HINT_T0);
+        _mm_prefetch((const char *)r->p, _MM_HINT_T0);
 }
 
 #endif /* AURIS_SIMD_AVX2_H */
