@@ -188,14 +188,6 @@ static void pack_b_nt_avx2(int kc, int nc, const void *B, enum auris__dtype bt, 
     }
 }
 
-static inline float hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* One q8_0 block of 32 against a[0..32): the integer-valued products, unscaled. */
 static inline __m256 q8_block_dot(const float *a, const uint8_t *q, __m256 acc)
 {
@@ -222,7 +214,7 @@ static void gemv1_q8_0(int n0, int n1, int K, const float *a, const void *B, int
             s0 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(b0)), t0, s0);
             s1 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(b1)), t1, s1);
         }
-        float r[2] = {hsum(s0), hsum(s1)};
+        float r[2] = {hsum_f32(s0), hsum_f32(s1)};
         for (int i = 0; i < 2; i++) {
             float v = r[i] + (bias ? bias[n + i] : 0.0f);
             c[n + i] = acc ? c[n + i] + v : v;
@@ -236,7 +228,7 @@ static void gemv1_q8_0(int n0, int n1, int K, const float *a, const void *B, int
                                  q8_block_dot(a + (size_t)i * AURIS__QK8_0, b0 + 2,
                                               _mm256_setzero_ps()),
                                  s0);
-        float v = hsum(s0) + (bias ? bias[n] : 0.0f);
+        float v = hsum_f32(s0) + (bias ? bias[n] : 0.0f);
         c[n] = acc ? c[n] + v : v;
     }
 }
@@ -268,7 +260,7 @@ static void softmax_avx2(float *x, int len, float scale)
         _mm256_storeu_ps(x + j, e);
         sum = _mm256_add_ps(sum, e);
     }
-    float s = hsum(sum);
+    float s = hsum_f32(sum);
     for (; j < len; j++) {
         x[j] = expf((x[j] - mx) * scale);
         s += x[j];

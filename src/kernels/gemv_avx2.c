@@ -19,20 +19,12 @@
 #include "kernels/gemv_impl.h"
 
 #if defined(AURIS_HAVE_X86)
-#include <immintrin.h>
+#include "kernels/simd_avx2.h"
 
 #define GV_MAX_M 16        /* rows of A per nt call (a decoder batch) */
 
-/* The same reduction trees as the GEMM's one-row GEMV (gemm_avx2.c): a single accumulator
- * ((l+h) pairs), four accumulators reduced together. */
-static inline float gv_hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
+/* The same reduction trees as the GEMM's one-row GEMV (gemm_avx2.c): a single accumulator by
+ * simd_avx2.h's hsum_f32, four accumulators reduced together here. */
 static inline __m128 gv_hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
 {
     __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
@@ -171,7 +163,7 @@ static inline __m256 bf16x8(const uint16_t *p)
                 __m256 s0 = _mm256_setzero_ps();                                              \
                 for (int k = 0; k < K8; k += 8)                                               \
                     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), LOAD8(b0 + k), s0);          \
-                float v = gv_hsum(s0);                                                        \
+                float v = hsum_f32(s0);                                                        \
                 for (int k = K8; k < K; k++)                                                  \
                     v += a[k] * LOAD1(b0 + k);                                                \
                 v += bias ? bias[n] : 0.0f;                                                   \

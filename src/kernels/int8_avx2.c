@@ -10,15 +10,7 @@
 #include "kernels/int8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
-#include <immintrin.h>
-
-static inline int32_t hsum(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
+#include "kernels/simd_avx2.h"
 
 static inline __m256i load16(const int8_t *p)
 {
@@ -59,14 +51,14 @@ static void tile_4x2(int K, const int8_t *A, size_t lda, const int8_t *W, size_t
         c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
         c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
     }
-    C[0] = hsum(c00) + tail_dot(k, K, a0, w0);
-    C[1] = hsum(c01) + tail_dot(k, K, a0, w1);
-    C[ldc] = hsum(c10) + tail_dot(k, K, a1, w0);
-    C[ldc + 1] = hsum(c11) + tail_dot(k, K, a1, w1);
-    C[2 * ldc] = hsum(c20) + tail_dot(k, K, a2, w0);
-    C[2 * ldc + 1] = hsum(c21) + tail_dot(k, K, a2, w1);
-    C[3 * ldc] = hsum(c30) + tail_dot(k, K, a3, w0);
-    C[3 * ldc + 1] = hsum(c31) + tail_dot(k, K, a3, w1);
+    C[0] = hsum_i32(c00) + tail_dot(k, K, a0, w0);
+    C[1] = hsum_i32(c01) + tail_dot(k, K, a0, w1);
+    C[ldc] = hsum_i32(c10) + tail_dot(k, K, a1, w0);
+    C[ldc + 1] = hsum_i32(c11) + tail_dot(k, K, a1, w1);
+    C[2 * ldc] = hsum_i32(c20) + tail_dot(k, K, a2, w0);
+    C[2 * ldc + 1] = hsum_i32(c21) + tail_dot(k, K, a2, w1);
+    C[3 * ldc] = hsum_i32(c30) + tail_dot(k, K, a3, w0);
+    C[3 * ldc + 1] = hsum_i32(c31) + tail_dot(k, K, a3, w1);
 }
 
 /* 1 row of A x 4 rows of W (row tails and the decoder's one-row steps). */
@@ -81,7 +73,7 @@ static void tile_1x4(int K, const int8_t *a, const int8_t *W, size_t ldw, int nw
             c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(x, load16(W + (size_t)j * ldw + k)));
     }
     for (int j = 0; j < nw; j++)
-        C[j] = hsum(c[j]) + tail_dot(k, K, a, W + (size_t)j * ldw);
+        C[j] = hsum_i32(c[j]) + tail_dot(k, K, a, W + (size_t)j * ldw);
 }
 
 void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
@@ -183,7 +175,7 @@ void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, co
             int32_t tail = 0;
             if (K32 < K)
                 auris__i8_dot_sat_generic(1, 1, K - K32, a + K32, 0, w + K32, 0, &tail, 1);
-            C[(size_t)i * ldc + j] = hsum(acc) - 128 * hsum(ws) + tail;
+            C[(size_t)i * ldc + j] = hsum_i32(acc) - 128 * hsum_i32(ws) + tail;
         }
     }
 }

@@ -21,14 +21,6 @@
 #include <math.h>
 #include <stdint.h>
 
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 static inline float hmax8(__m256 v)
 {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -60,7 +52,7 @@ static void layernorm_avx2(int n, const float *x, float *y, const float *w, cons
         s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
     if (rem)
         s1 = _mm256_add_ps(s1, _mm256_maskload_ps(x + n8, tm));
-    float mean = hsum8(_mm256_add_ps(s0, s1)) / (float)n;
+    float mean = hsum_f32(_mm256_add_ps(s0, s1)) / (float)n;
     __m256 vm = _mm256_set1_ps(mean);
     __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
     for (i = 0; i + 16 <= n8; i += 16) {
@@ -78,7 +70,7 @@ static void layernorm_avx2(int n, const float *x, float *y, const float *w, cons
                                   _mm256_castsi256_ps(tm));
         v1 = _mm256_fmadd_ps(d1, d1, v1);
     }
-    float var = hsum8(_mm256_add_ps(v0, v1)) / (float)n;
+    float var = hsum_f32(_mm256_add_ps(v0, v1)) / (float)n;
     __m256 inv = _mm256_set1_ps(1.0f / sqrtf(var + eps));
     for (i = 0; i < n8; i += 8) {
         __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), inv);
@@ -203,7 +195,7 @@ static float softmax_block_avx2(float *s, int len, float scale, float *m, float 
         _mm256_maskstore_ps(s + n8, tm, e);
         sum = _mm256_add_ps(sum, e);
     }
-    *l = *l * alpha + hsum8(sum);
+    *l = *l * alpha + hsum_f32(sum);
     *m = mx;
     return alpha;
 }
@@ -237,12 +229,12 @@ static double log_sum_exp_avx2(const float *x, int n)
             __m256 e = exp_nonpos(_mm256_sub_ps(v, vm));
             acc = _mm256_add_ps(acc, _mm256_andnot_ps(_mm256_cmp_ps(v, ninf, _CMP_EQ_OQ), e));
         }
-        s += (double)hsum8(acc);
+        s += (double)hsum_f32(acc);
     }
     if (rem) {
         __m256 v = _mm256_maskload_ps(x + n8, tm);
         __m256 keep = _mm256_andnot_ps(_mm256_cmp_ps(v, ninf, _CMP_EQ_OQ), _mm256_castsi256_ps(tm));
-        s += (double)hsum8(_mm256_and_ps(exp_nonpos(_mm256_sub_ps(v, vm)), keep));
+        s += (double)hsum_f32(_mm256_and_ps(exp_nonpos(_mm256_sub_ps(v, vm)), keep));
     }
     return (double)mx + log(s);
 }

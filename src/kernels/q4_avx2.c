@@ -10,14 +10,15 @@
  * |q| <= 16) meet the int8 activations through vpsignb + vpmaddubsw as in q8_avx2.c; unsigned
  * codes (_1 types, 0..31) go straight into vpmaddubsw. Pairs stay far below int16 saturation
  * (2 * 31 * 127), so the block sums are exact. Eight columns at a time, their block sums
- * reduced into one vector and scaled in q4.c's operation order: both give the same bits.
+ * reduced into one vector and scaled in q4.c's operation order: both give the same bits; the
+ * next 8 rows are prefetched meanwhile, as in q8_avx2.c.
  * Invariants: compiled with -mavx2 -mfma -mf16c, reached only after the run-time ISA check;
  * unaligned loads only; float steps are separate intrinsics (no contraction into FMA).
  */
 #include "kernels/q8_impl.h"
 
 #if defined(AURIS_HAVE_X86)
-#include <immintrin.h>
+#include "kernels/simd_avx2.h"
 #include <string.h>
 
 static inline int has_min(enum auris__dtype t)
@@ -60,24 +61,6 @@ static inline __m256i block_dot(enum auris__dtype t, __m256i a, const uint8_t *w
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* out lane j = the sum of the lanes of v[j] */
-static inline __m256i reduce8(const __m256i v[8])
-{
-    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
-    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
-    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
-                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
-}
-
-static inline int32_t hsum_i32(__m256i v)
-{
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(t);
-}
-
 /* One column the scalar way (column tails), in q4.c's order with intrinsics for the floats. */
 static float scalar_col(enum auris__dtype t, size_t bs, const int8_t *qa, const float *da,
                         const float *sa, int nb, const uint8_t *w)
@@ -95,17 +78,6 @@ static float scalar_col(enum auris__dtype t, size_t bs, const int8_t *qa, const 
     return _mm_cvtss_f32(s);
 }
 
-/* The f16 at byte offset off of 8 blocks w + j * stride, as 8 floats. */
-static inline __m256 gather_f16(const uint8_t *w, size_t stride, int off)
-{
-    uint16_t h[8];
-    for (int j = 0; j < 8; j++) {
-        const uint8_t *p = w + (size_t)j * stride + off;
-        h[j] = (uint16_t)(p[0] | (p[1] << 8));
-    }
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
-}
-
 void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, int n0, int n1,
                          const uint8_t *B, size_t row_bytes, const float *bias, float *C, int ldc,
                          int acc)
@@ -115,21 +87,25 @@ void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, in
     int n = n0;
     for (; n + 8 <= n1; n += 8) {
         const uint8_t *w0 = B + (size_t)n * row_bytes;
-        for (int m = 0; m < a->M; m++) {
+        struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
+                                                    row_bytes, nb); /* the next 8 rows */
+        for (int m = 0; m < a->M; m++, pf.p = 0) {
             const int8_t *qa = a->qa + (size_t)m * K;
             const float *da = a->da + (size_t)m * (size_t)nb, *sa = a->sa + (size_t)m * (size_t)nb;
             __m256 s = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
+                row_prefetch_step(&pf);
                 const __m256i x =
                     _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
                 const uint8_t *w = w0 + (size_t)b * bs;
                 __m256i v[8];
                 for (int j = 0; j < 8; j++)
                     v[j] = block_dot(t, x, w + (size_t)j * row_bytes);
-                const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), gather_f16(w, row_bytes, 0));
-                __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8(v)));
+                const __m256 dw = gather8_f16(w, row_bytes);
+                const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
+                __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v)));
                 if (m_term)
-                    y = _mm256_add_ps(y, _mm256_mul_ps(gather_f16(w, row_bytes, 2),
+                    y = _mm256_add_ps(y, _mm256_mul_ps(gather8_f16(w + 2, row_bytes),
                                                        _mm256_set1_ps(sa[b])));
                 s = _mm256_add_ps(s, y);
             }

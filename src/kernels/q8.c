@@ -21,8 +21,7 @@
 
 #define SCRATCH_BYTES (AURIS__SCRATCH_FLOATS * sizeof(float))
 
-/* q[0..K), d[0..K/32) and sa[0..K/32): x quantized per block of 32, sa = d * sum q. */
-static void quantize_row(const float *x, int K, int8_t *q, float *d, float *sa)
+void auris__q8_quantize_generic(const float *x, int K, int8_t *q, float *d, float *sa)
 {
     for (int b = 0; b < K / AURIS__QK8_0; b++) {
         const float *xb = x + (size_t)b * AURIS__QK8_0;
@@ -82,6 +81,7 @@ struct q8_job {
     auris__q8_cols_fn cols; /* q8_0 */
     void (*cols4)(enum auris__dtype, const struct auris__q8_rows *, int, int, const uint8_t *,
                   size_t, const float *, float *, int, int); /* the 4/5-bit types */
+    void (*quantize)(const float *, int, int8_t *, float *, float *);
     struct auris__q8_rows a;
     const uint8_t *B;
     size_t row_bytes;
@@ -105,10 +105,12 @@ static void pick_cols(struct q8_job *j)
 {
     j->cols = auris__q8_cols_generic;
     j->cols4 = auris__q4_cols_generic;
+    j->quantize = auris__q8_quantize_generic;
 #if defined(AURIS_HAVE_X86)
     if (strcmp(auris__kernels_isa(), "generic") != 0) { /* every other level includes AVX2 */
         j->cols = auris__q8_cols_avx2;
         j->cols4 = auris__q4_cols_avx2;
+        j->quantize = auris__q8_quantize_avx2;
     }
 #endif
 }
@@ -145,13 +147,13 @@ int auris__gemv_qb(struct auris__pool *pool, enum auris__dtype bt, int M, int N,
         return -1; /* the caller falls back to its float path */
     float *da = buf, *sa = da + (size_t)M * (size_t)nb;
     int8_t *qa = (int8_t *)(sa + (size_t)M * (size_t)nb);
-    for (int m = 0; m < M; m++)
-        quantize_row(A + (size_t)m * (size_t)lda, K, qa + (size_t)m * (size_t)K,
-                     da + (size_t)m * (size_t)nb, sa + (size_t)m * (size_t)nb);
-    struct q8_job j = {bt, NULL, NULL, {M, nb, qa, da, sa}, B,
+    struct q8_job j = {bt, NULL, NULL, NULL, {M, nb, qa, da, sa}, B,
                        (size_t)ldb / AURIS__QK8_0 * auris__dtype_block_bytes(bt), bias, C, ldc,
                        acc, N, 0};
     pick_cols(&j);
+    for (int m = 0; m < M; m++)
+        j.quantize(A + (size_t)m * (size_t)lda, K, qa + (size_t)m * (size_t)K,
+                   da + (size_t)m * (size_t)nb, sa + (size_t)m * (size_t)nb);
     const int nt = auris__pool_size(pool);
     int chunk = (N + 4 * nt - 1) / (4 * nt); /* about four tasks per thread, whole 16s */
     j.chunk = AURIS_MAX(64, (chunk + 15) / 16 * 16);
@@ -182,7 +184,7 @@ void auris__gemv_qb_ref(enum auris__dtype bt, int M, int N, int K, const float *
     const size_t row_bytes = (size_t)ldb / AURIS__QK8_0 * auris__dtype_block_bytes(bt);
     if (q && d)
         for (int m = 0; m < M; m++) {
-            quantize_row(A + (size_t)m * (size_t)lda, K, q, d, d + nb);
+            auris__q8_quantize_generic(A + (size_t)m * (size_t)lda, K, q, d, d + nb);
             const struct auris__q8_rows a = {1, nb, q, d, d + nb};
             float *c = C + (size_t)m * (size_t)ldc;
             if (bt == AURIS_DT_Q8_0)

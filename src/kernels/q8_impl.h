@@ -31,9 +31,15 @@ typedef void (*auris__q8_cols_fn)(const struct auris__q8_rows *a, int n0, int n1
 
 void auris__q8_cols_generic(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
                             size_t row_bytes, const float *bias, float *C, int ldc, int acc);
+/* One row x[0..K) (K a multiple of 32) quantized per block of 32: q[0..K) = round(x / d), ties
+ * to even, clamped to +-127, 0 for NaN; d[b] = max|x| / 127 over the block (NaN ignored); sa[b]
+ * = d[b] * (float)(sum of the block's q). */
+void auris__q8_quantize_generic(const float *x, int K, int8_t *q, float *d, float *sa);
 #if defined(AURIS_HAVE_X86)
 void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
                          size_t row_bytes, const float *bias, float *C, int ldc, int acc);
+/* auris__q8_quantize_generic with the same bits. */
+void auris__q8_quantize_avx2(const float *x, int K, int8_t *q, float *d, float *sa);
 #endif
 
 /* The same contract for the 4/5-bit block types t (q4.c, q4_avx2.c): per block,

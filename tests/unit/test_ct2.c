@@ -24,9 +24,8 @@
 
 #include "kernels/int8_impl.h"
 #include "kernels/kernels.h"
+#include "isas.h"
 #include "model/model.h"
-
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
 
 static uint32_t rng = 777u;
 static float frand(void)
@@ -136,9 +135,7 @@ static void test_i8_twins(void **state)
                                    {200, 300, 72}};
     struct auris__pool *pool = auris__pool_create(3);
     assert_non_null(pool);
-    for (size_t isa = 0; isa < sizeof ISAS / sizeof ISAS[0]; isa++) {
-        if (auris__kernels_force(ISAS[isa]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (int sat = 0; sat < 2; sat++) {
             if (sat)
                 setenv("AURIS_INT8_COMPAT", "saturate", 1);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+#include "isas.h"
 #include "kernels/gemm_impl.h"
 
 #if defined(AURIS_TEST_AVX512_PROBE)
@@ -25,8 +26,6 @@
 void auris__kernel_12x16_probe(int kc, const float *restrict a, int lda,
                                const float *restrict b, float *restrict c, int ldc, int acc);
 #endif
-
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
 
 static uint32_t rng_state = 12345u;
 static float frand(void)
@@ -171,11 +170,9 @@ static void test_gemm_all_isas(void **state)
         {7, 1500, 64}, {200, 64, 513}, {193, 259, 31},
     };
     int n_run = 0;
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         n_run++;
-        assert_string_equal(auris__kernels_isa(), ISAS[i]);
+        assert_string_equal(auris__kernels_isa(), isa);
         for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
             int M = sizes[s][0], N = sizes[s][1], K = sizes[s][2];
             int pad = (int)(s % 3) * 5;
@@ -306,9 +303,7 @@ static void test_gemm_bf16_q8_0(void **state)
         {1, 1, 32},  {1, 67, 64},   {2, 33, 96},   {3, 65, 64},   {4, 300, 256}, {5, 33, 288},
         {6, 17, 32}, {64, 64, 64},  {97, 300, 544}, {7, 1500, 64}, {200, 70, 512},
     };
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (size_t s = 0; s < AURIS_ARRAY_LEN(sizes); s++) {
             case_nt_typed(pool, AURIS_DT_BF16, sizes[s][0], sizes[s][1], sizes[s][2], (int)(s % 3));
             case_nt_typed(pool, AURIS_DT_Q8_0, sizes[s][0], sizes[s][1], sizes[s][2], (int)(s % 3));
@@ -352,9 +347,7 @@ static void test_gemm_large(void **state)
     (void)state;
     struct auris__pool *pool = auris__pool_create(0);
     assert_non_null(pool);
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         case_nt(pool, 1500, 96, 384, 0, 1, 1);
         case_nn(pool, 130, 64, 1500, 3);
     }
@@ -382,9 +375,7 @@ static void test_softmax_all_isas(void **state)
     (void)state;
     static const int lens[] = {1, 7, 8, 9, 64, 1500};
     float x[1500];
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (size_t l = 0; l < AURIS_ARRAY_LEN(lens); l++) {
             int n = lens[l];
             for (int j = 0; j < n; j++)
@@ -484,9 +475,7 @@ static void test_gemv_rows_bit_identical(void **state)
     const enum auris__dtype types[] = {AURIS_DT_F32, AURIS_DT_F16, AURIS_DT_BF16, AURIS_DT_Q8_0};
     struct auris__pool *pool = auris__pool_create(2);
     assert_non_null(pool);
-    for (size_t isa = 0; isa < sizeof ISAS / sizeof ISAS[0]; isa++) {
-        if (auris__kernels_force(ISAS[isa]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
             int N = 203, K = types[ti] == AURIS_DT_Q8_0 ? 160 : 141, ldb = K + 32 - K % 32;
             float *Bf = rand_buf((size_t)N * ldb);
@@ -528,7 +517,7 @@ static void test_gemv_rows_bit_identical(void **state)
                                            bias, C1, N);
                         if (memcmp(C1, C + (size_t)m * N, (size_t)N * sizeof *C1) != 0)
                             fail_msg("%s type %d M=%d mode %d: row %d differs from the one-row "
-                                     "product", ISAS[isa], (int)types[ti], M, mode, m);
+                                     "product", isa, (int)types[ti], M, mode, m);
                     }
                 }
             free(C);

@@ -20,10 +20,8 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "isas.h"
 #include "nn/ops.h"
-
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
-#define N_ISAS ((int)(sizeof ISAS / sizeof ISAS[0]))
 
 static uint32_t rng_state = 4242u;
 static float frand(void)
@@ -44,20 +42,6 @@ static float *rand_buf(size_t n, float scale, float offset)
 static double gelu_ref(double x)
 {
     return 0.5 * x * erfc(-x / sqrt(2.0));
-}
-
-/* Runs fn(isa) for every ISA the CPU has; returns how many ran. */
-static int for_each_isa(void (*fn)(const char *isa))
-{
-    int ran = 0;
-    for (int i = 0; i < N_ISAS; i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
-        fn(ISAS[i]);
-        ran++;
-    }
-    assert_int_equal(auris__kernels_force(NULL), 0);
-    return ran;
 }
 
 /* ---- layer norm --------------------------------------------------------------------------- */

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "isas.h"
 
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
 static const enum auris__dtype TYPES[] = {AURIS_DT_Q4_0, AURIS_DT_Q4_1, AURIS_DT_Q5_0,
                                           AURIS_DT_Q5_1};
 
@@ -104,9 +104,7 @@ static void one_case(struct auris__pool *pool, enum auris__dtype t, int M, int N
     uint8_t *B = make_b(t, N, ldb);
     auris__gemv_qb_ref(t, M, N, K, A, lda, B, ldb, bias, want, N);
     check_bound(t, M, N, K, A, lda, B, ldb, bias, want);
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (int mode = 0; mode < 4; mode++) {
             for (int j = 0; j < M * ldc; j++)
                 C[j] = mode == 3 ? 1.0f : NAN;
@@ -122,7 +120,7 @@ static void one_case(struct auris__pool *pool, enum auris__dtype t, int M, int N
                     float got = C[(size_t)m * ldc + n];
                     if (memcmp(&got, &w, sizeof w))
                         fail_msg("%s type %d mode %d M%d N%d K%d: C[%d][%d] = %.9g, twin %.9g",
-                                 ISAS[i], (int)t, mode, M, N, K, m, n, got, w);
+                                 isa, (int)t, mode, M, N, K, m, n, got, w);
                 }
         }
         /* the GEMM entry point takes the same path for a decoder step */
@@ -170,9 +168,7 @@ static void test_blocked_equals_f32(void **state)
     for (size_t ti = 0; ti < AURIS_ARRAY_LEN(TYPES); ti++) {
         uint8_t *B = make_b(TYPES[ti], N, ldb);
         auris__to_f32(TYPES[ti], B, (size_t)N * K, Bf);
-        for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-            if (auris__kernels_force(ISAS[i]) != 0)
-                continue;
+        FOR_EACH_ISA(isa) {
             for (int mode = 0; mode < 3; mode++) {
                 struct auris__pool *p = mode == 1 ? NULL : pool;
                 if (mode == 2) {
@@ -183,7 +179,7 @@ static void test_blocked_equals_f32(void **state)
                     auris__gemm_nt(p, M, N, K, A, K, B, TYPES[ti], ldb, bias, C, N);
                 }
                 if (memcmp(C, W, (size_t)M * N * sizeof *C))
-                    fail_msg("%s type %d mode %d: blocked product differs from f32", ISAS[i],
+                    fail_msg("%s type %d mode %d: blocked product differs from f32", isa,
                              (int)TYPES[ti], mode);
             }
         }
@@ -229,9 +225,7 @@ static void test_known_blocks(void **state)
         csum += code[j];
     const float da = 0.5f / 127.0f;
     const float want = (da * 0.5f) * (float)(127 * csum) + -2.0f * (da * (float)(32 * 127));
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         assert_int_equal(auris__gemv_qb(NULL, AURIS_DT_Q5_1, 1, 1, 32, A, 32, b, 32, NULL, C, 1,
                                         0, NULL), 0);
         assert_true(C[0] == want);

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-
-static const char *const ISAS[] = {"generic", "avx2", "avx512"}; /* those the CPU lacks skip */
+#include "kernels/q8_impl.h"
+#include "isas.h"
 
 static uint32_t rng = 777u;
 static float frand(void)
@@ -75,9 +75,7 @@ static void one_case(struct auris__pool *pool, int M, int N, int K, int pad)
             }
             assert_true(fabs(want[(size_t)m * N + n] - exact) <= bound);
         }
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         for (int mode = 0; mode < 4; mode++) {
             for (int j = 0; j < M * ldc; j++)
                 C[j] = mode == 3 ? 1.0f : NAN;
@@ -92,7 +90,7 @@ static void one_case(struct auris__pool *pool, int M, int N, int K, int pad)
                         w = 1.0f + w;
                     float got = C[(size_t)m * ldc + n];
                     if (memcmp(&got, &w, sizeof w))
-                        fail_msg("%s mode %d M%d N%d K%d: C[%d][%d] = %.9g, twin %.9g", ISAS[i],
+                        fail_msg("%s mode %d M%d N%d K%d: C[%d][%d] = %.9g, twin %.9g", isa,
                                  mode, M, N, K, m, n, got, w);
                 }
                 for (int n = N; n < ldc; n++)
@@ -134,9 +132,7 @@ static void test_exact_small(void **state)
     float A[32], C[1];
     for (int j = 0; j < 32; j++)
         A[j] = 0.5f;
-    for (size_t i = 0; i < AURIS_ARRAY_LEN(ISAS); i++) {
-        if (auris__kernels_force(ISAS[i]) != 0)
-            continue;
+    FOR_EACH_ISA(isa) {
         assert_int_equal(auris__gemv_q8_0(NULL, 1, 1, 32, A, 32, B, 32, NULL, C, 1, 0, NULL), 0);
         const float want = ((0.5f / 127.0f) * 0.5f) * (float)(127 * wsum);
         assert_true(C[0] == want);
@@ -149,11 +145,58 @@ static void test_exact_small(void **state)
     assert_true(C[0] == 42.0f);
 }
 
+/* The AVX2 activation quantizer against the portable one, bit for bit, on blocks of special
+ * values: all zero, NaN, +-inf, huge, subnormal, exact .5 ties, -0, and random ones. */
+static void test_quantize_twin(void **state)
+{
+    (void)state;
+#if defined(AURIS_HAVE_X86)
+    if (auris__kernels_force("avx2") != 0)
+        skip(); /* the CPU lacks AVX2 */
+    auris__kernels_force(NULL);
+    enum { NBLK = 12, K = NBLK * 32 };
+    float x[K];
+    for (int i = 0; i < K; i++)
+        x[i] = frand() * 3.0f;
+    for (int j = 0; j < 32; j++) {
+        x[j] = 0.0f;                                            /* block 0: all zero */
+        x[3 * 32 + j] = (float)(j - 16) + 0.5f;                 /* 3: ties (amax 15.5) */
+        x[4 * 32 + j] = j % 2 ? 1e-40f : -1e-41f;               /* 4: subnormal */
+        x[5 * 32 + j] = j % 3 ? 3e38f : -3.4e38f;               /* 5: huge */
+        x[9 * 32 + j] = j == 31 ? 127.0f : (float)(j - 15) + 0.5f; /* 9: ties at scale 1 */
+        x[10 * 32 + j] = -0.0f;                                 /* 10: negative zeros */
+    }
+    x[1 * 32 + 7] = NAN;                                        /* 1: one NaN */
+    x[2 * 32 + 0] = INFINITY;                                   /* 2: +inf (scale inf) */
+    x[6 * 32 + 31] = -INFINITY;
+    x[7 * 32 + 0] = NAN;                                        /* 7: NaN first */
+    x[7 * 32 + 1] = -NAN;
+    x[8 * 32 + 5] = 1e30f;                                      /* 8: one huge, rest ~0 */
+    int8_t q0[K], q1[K];
+    float d0[NBLK], d1[NBLK], s0[NBLK], s1[NBLK];
+    auris__q8_quantize_generic(x, K, q0, d0, s0);
+    auris__q8_quantize_avx2(x, K, q1, d1, s1);
+    assert_memory_equal(q0, q1, sizeof q0);
+    for (int b = 0; b < NBLK; b++) {
+        if (!(isnan(d0[b]) && isnan(d1[b])))
+            assert_memory_equal(&d0[b], &d1[b], sizeof d0[b]);
+        if (!(isnan(s0[b]) && isnan(s1[b])))
+            assert_memory_equal(&s0[b], &s1[b], sizeof s0[b]);
+    }
+    /* ties went to even at scale 1 (block 9: d = 1) */
+    assert_true(d0[9] == 1.0f && q0[9 * 32 + 0] == -14 && q0[9 * 32 + 1] == -14 &&
+                q0[9 * 32 + 15] == 0 && q0[9 * 32 + 16] == 2);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twins),
         cmocka_unit_test(test_exact_small),
+        cmocka_unit_test(test_quantize_twin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
