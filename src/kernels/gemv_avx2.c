@@ -44,16 +44,26 @@ static inline __m256 bf16x8(const uint16_t *p)
 #define LOAD8_BF16(p) bf16x8(p)
 #define LOAD1_BF16(p) auris__bf16_to_f32(*(p))
 
-/* Stores row m's four group sums (plus the k tail, bias, acc) to C[m][n..n+4). */
-#define GV_STORE4(rr, a, m, LOAD1)                                                                 \
+/* Stores row m's four group sums h (plus the k tail, bias, acc) to C[m][n..n+4); without a k
+ * tail as one vector, with the same float additions (sum + bias or + 0, then C + that). */
+#define GV_STORE4(h, a, m, LOAD1)                                                             \
     do {                                                                                      \
+        float *c = C + (size_t)(m) * ldc;                                                     \
+        if (K8 == K) {                                                                        \
+            __m128 v = _mm_add_ps((h), bias ? _mm_loadu_ps(bias + n) : _mm_setzero_ps());     \
+            if (acc)                                                                          \
+                v = _mm_add_ps(_mm_loadu_ps(c + n), v);                                       \
+            _mm_storeu_ps(c + n, v);                                                          \
+            break;                                                                            \
+        }                                                                                     \
+        float rr[4];                                                                          \
+        _mm_storeu_ps(rr, (h));                                                               \
         for (int k = K8; k < K; k++) {                                                        \
             rr[0] += (a)[k] * LOAD1(b0 + k);                                                  \
             rr[1] += (a)[k] * LOAD1(b1 + k);                                                  \
             rr[2] += (a)[k] * LOAD1(b2 + k);                                                  \
             rr[3] += (a)[k] * LOAD1(b3 + k);                                                  \
         }                                                                                     \
-        float *c = C + (size_t)(m) * ldc;                                                     \
         for (int i = 0; i < 4; i++) {                                                         \
             float v = rr[i] + (bias ? bias[n + i] : 0.0f);                                    \
             c[n + i] = acc ? c[n + i] + v : v;                                                \
@@ -132,9 +142,7 @@ static inline __m256 bf16x8(const uint16_t *p)
                     s2 = _mm256_fmadd_ps(av, LOAD8(b2 + k), s2);                              \
                     s3 = _mm256_fmadd_ps(av, LOAD8(b3 + k), s3);                              \
                 }                                                                             \
-                float r[4];                                                                   \
-                _mm_storeu_ps(r, gv_hsum4(s0, s1, s2, s3));                                   \
-                GV_STORE4(r, A, 0, LOAD1);                                                       \
+                GV_STORE4(gv_hsum4(s0, s1, s2, s3), A, 0, LOAD1);                             \
                 continue;                                                                     \
             }                                                                                 \
             /* blocks of up to six rows; later blocks find the group's B rows in L1 */       \
@@ -150,11 +158,9 @@ static inline __m256 bf16x8(const uint16_t *p)
                 default: NAME##_r6(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;             \
                 }                                                                             \
             }                                                                                 \
-            for (int m = 0; m < M; m++) {                                                     \
-                float r[4];                                                                   \
-                _mm_storeu_ps(r, gv_hsum4(s[m][0], s[m][1], s[m][2], s[m][3]));               \
-                GV_STORE4(r, A + (size_t)m * lda, m, LOAD1);                                      \
-            }                                                                                 \
+            for (int m = 0; m < M; m++)                                                       \
+                GV_STORE4(gv_hsum4(s[m][0], s[m][1], s[m][2], s[m][3]), A + (size_t)m * lda,  \
+                          m, LOAD1);                                                          \
         }                                                                                     \
         for (; n < n1; n++) { /* single tail columns: B row in L1 after the first A row */  \
             const T *b0 = B + (size_t)n * ldb;                                                \
