@@ -68,7 +68,7 @@ static void flash_task(void *c, int task, int thread)
 
 void auris__attention_flash(struct auris__pool *pool, const struct auris__attention *a)
 {
-    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_type != AURIS_DT_F32 || a->kv_hstride) {
+    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_type != AURIS_DT_F32) {
         auris__attention_run(pool, a);
         return;
     }
