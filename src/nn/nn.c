@@ -13,8 +13,10 @@
  * (the streaming few-row products read each weight once per step for all rows; a step's
  * self-attention Q, K and V are one pool job, qkv_fused);
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
- * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
- * only the slots that are needed twice, instead of gathering the whole cache as the reference.
+ * K/V treats all rows as one query block; the cross K/V are stored head-major (one contiguous
+ * block per head) so that a step streams them front to back. Beams are reordered by remapping
+ * slots and copying only the slots that are needed twice, instead of gathering the whole cache
+ * as the reference.
  * Word timestamps re-derive the alignment heads' pre-softmax cross-attention scores from the
  * layer's query and keys (a small product per head) only while capture is on.
  * Invariants: buffers are allocated by auris__nn_state_init, auris__nn_reserve and
