@@ -13,8 +13,10 @@
  * (the streaming few-row products read each weight once per step for all rows; a step's
  * self-attention Q, K and V are one pool job, qkv_fused);
  * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
- * K/V treats all rows as one query block. Beams are reordered by remapping slots and copying
- * only the slots that are needed twice, instead of gathering the whole cache as the reference.
+ * K/V treats all rows as one query block; the cross K/V are stored head-major (one contiguous
+ * block per head) so that a step streams them front to back. Beams are reordered by remapping
+ * slots and copying only the slots that are needed twice, instead of gathering the whole cache
+ * as the reference.
  * Word timestamps re-derive the alignment heads' pre-softmax cross-attention scores from the
  * layer's query and keys (a small product per head) only while capture is on.
  * Invariants: buffers are allocated by auris__nn_state_init, auris__nn_reserve and
@@ -286,16 +288,29 @@ static void add_range(void *c, size_t b, size_t e)
     auris__k_add(a->x + b, a->y + b, e - b);
 }
 
-/* dst[b..e) = src[b..e) as f16 (the cross-attention K/V store) */
-struct half_ctx {
+/* The cross-attention K/V store: rows [b, e) of src [T][n] (heads as column slices of d)
+ * into dst head-major [n / d][T][d], as f16 or f32 (the same values either way as a plain
+ * elementwise store), so that one head's keys and values are each one contiguous block that a
+ * decoding step streams front to back. */
+struct xstore_ctx {
     const float *src;
-    uint16_t *dst;
+    void *dst;
+    enum auris__dtype type;
+    int T, n, d;
 };
 
-static void half_range(void *c, size_t b, size_t e)
+static void xstore_rows(void *c, size_t b, size_t e)
 {
-    const struct half_ctx *h = c;
-    auris__k_f32_to_f16(h->src + b, h->dst + b, e - b);
+    const struct xstore_ctx *x = c;
+    for (size_t t = b; t < e; t++)
+        for (int h = 0; h < x->n / x->d; h++) {
+            const float *s = x->src + t * (size_t)x->n + (size_t)h * x->d;
+            size_t o = ((size_t)h * x->T + t) * (size_t)x->d;
+            if (x->type == AURIS_DT_F16)
+                auris__k_f32_to_f16(s, (uint16_t *)x->dst + o, (size_t)x->d);
+            else
+                memcpy((float *)x->dst + o, s, (size_t)x->d * sizeof(float));
+        }
 }
 
 /* One pre-norm residual block over x [rows][n]: self-attention (optionally causal, with k/v
@@ -387,9 +402,11 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
     a.d_head = n / n_head;
     a.s_buf = io->scores;
     a.s_stride = io->s_stride;
-    if (cross) {
+    if (cross) { /* head-major [n_head][n_cross][d_head] */
         a.k = io->ck;
         a.v = io->cv;
+        a.ldk = a.ldv = a.d_head;
+        a.kv_hstride = (size_t)io->n_cross * a.d_head;
         a.n_kv = io->n_cross;
         a.causal_past = -1;
         a.kv_type = io->cross_type;
@@ -534,24 +551,21 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
         enc_block(pool, &m->enc[l], T, n, d->n_audio_head, &io);
     auris__layernorm(pool, T, n, x, n, x, n, m->enc_ln_w, m->enc_ln_b);
 
-    /* cross-attention keys/values of every decoder layer */
+    /* cross-attention keys/values of every decoder layer: f32 products into the idle encoder
+     * scratch [k Tn | v Tn], then stored head-major as cross_type */
+    size_t es = st->cross_type == AURIS_DT_F16 ? 2 : 4;
+    int dh = d->n_text_state / d->n_text_head;
     for (int l = 0; l < d->n_text_layer; l++) {
         const struct auris__attn *w = &m->dec[l].cross;
-        if (st->cross_type == AURIS_DT_F32) {
-            float *ck = (float *)st->cross_k + (size_t)l * Tn;
-            float *cv = (float *)st->cross_v + (size_t)l * Tn;
-            auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, ck, n);
-            auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, cv, n);
-            continue;
-        }
-        /* f32 products into the idle encoder scratch [k Tn | v Tn], then stored as f16 */
         float *kf = st->enc_buf, *vf = st->enc_buf + Tn;
         auris__gemm_nt(pool, T, n, n, x, n, w->k_w.data, w->k_w.type, n, NULL, kf, n);
         auris__gemm_nt(pool, T, n, n, x, n, w->v_w.data, w->v_w.type, n, w->v_b, vf, n);
-        struct half_ctx hk = {kf, (uint16_t *)st->cross_k + (size_t)l * Tn};
-        struct half_ctx hv = {vf, (uint16_t *)st->cross_v + (size_t)l * Tn};
-        auris__par_for(pool, Tn, 16384, half_range, &hk);
-        auris__par_for(pool, Tn, 16384, half_range, &hv);
+        struct xstore_ctx xk = {kf, (char *)st->cross_k + (size_t)l * Tn * es, st->cross_type,
+                                T, n, dh};
+        struct xstore_ctx xv = {vf, (char *)st->cross_v + (size_t)l * Tn * es, st->cross_type,
+                                T, n, dh};
+        auris__par_for(pool, (size_t)T, 64, xstore_rows, &xk);
+        auris__par_for(pool, (size_t)T, 64, xstore_rows, &xv);
     }
     st->n_past = 0;
     return AURIS_OK;
@@ -599,7 +613,8 @@ enum auris_err auris__nn_capture_init(struct auris__nn_state *st, struct auris_e
 }
 
 /* Records layer l's alignment-head scores for `rows` new rows of one sequence: q [rows][n] is
- * the cross-attention query the layer just used, ck [n_audio_ctx][n] its keys. */
+ * the cross-attention query the layer just used, ck [n_text_head][n_audio_ctx][d_head] its
+ * keys. */
 static void capture_layer(struct auris__nn_state *st, int l, const float *q, const void *ck,
                           int rows)
 {
@@ -615,7 +630,8 @@ static void capture_layer(struct auris__nn_state *st, int l, const float *q, con
         float *out = st->align_qk + ((size_t)i * d->n_text_ctx + (size_t)st->n_past) * T;
         size_t es = st->cross_type == AURIS_DT_F16 ? 2 : 4;
         auris__gemm_nt(st->pool, rows, T, dh, q + (size_t)h * dh, n,
-                       (const char *)ck + (size_t)h * dh * es, st->cross_type, n, NULL, out, T);
+                       (const char *)ck + (size_t)h * T * dh * es, st->cross_type, dh, NULL,
+                       out, T);
         size_t cnt = (size_t)rows * T;
         for (size_t k = 0; k < cnt; k++)
             out[k] *= s2;

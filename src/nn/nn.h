@@ -32,8 +32,9 @@ struct auris__nn_state {
      * sequence (beams, samples) of that window; elements of cross_type: F16 (the default: half
      * the bytes every decoding step reads, converted with F16C as they are read) or F32 (when
      * the environment sets AURIS_CROSS_KV=f32) */
-    void *cross_k;       /* [n_text_layer][n_audio_ctx][n_text_state] */
-    void *cross_v;       /* [n_text_layer][n_audio_ctx][n_text_state] */
+    void *cross_k;       /* [n_text_layer][n_text_head][n_audio_ctx][d_head], head-major: */
+    void *cross_v;       /* [n_text_layer][n_text_head][n_audio_ctx][d_head]  one step reads
+                          * each head's block front to back */
     enum auris__dtype cross_type;
 
     /* self-attention KV cache, one slot per sequence */
@@ -52,8 +53,8 @@ struct auris__nn_state {
      * batch slot b holding audio b's; while `bcross_on`, sequence i of auris__decode_batch
      * attends to slot bcross_index[i] instead of cross_k/cross_v. Allocated by
      * auris__nn_batch_reserve. */
-    void *bcross_k;      /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] cross_type */
-    void *bcross_v;      /* [bcross_cap][n_text_layer][n_audio_ctx][n_text_state] cross_type */
+    void *bcross_k;      /* [bcross_cap][n_text_layer][n_text_head][n_audio_ctx][d_head] */
+    void *bcross_v;      /* [bcross_cap][n_text_layer][n_text_head][n_audio_ctx][d_head] */
     int bcross_cap;
     bool bcross_on;
     int bcross_index[16]; /* [AURIS__NN_MAX_SEQ] sequence i attends batch slot bcross_index[i]

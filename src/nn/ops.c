@@ -129,7 +129,8 @@ static void att_task(void *c, int task, int thread)
     float *s = a->s_buf + (size_t)thread * a->s_stride;
     float *scratch = auris__pool_scratch(ac->pool, thread);
     const float *q = a->q + row0 * a->ldq + (size_t)h * d;
-    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + (size_t)h * d * es, a->kv_type, a->ldk,
+    size_t hoff = (size_t)h * (a->kv_hstride ? a->kv_hstride : (size_t)d) * es;
+    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + hoff, a->kv_type, a->ldk,
                           NULL, s, width, scratch);
     float scale = 1.0f / sqrtf((float)d);
     for (int i = 0; i < nq; i++) {
@@ -140,11 +141,11 @@ static void att_task(void *c, int task, int thread)
     }
     float *out = a->out + row0 * a->ldo + (size_t)h * d;
     if (a->kv_type == AURIS_DT_F16) /* f16 values: the streaming product converts them */
-        auris__gemm_nn_rows(nq, d, width, s, width, vb + (size_t)h * d * es, AURIS_DT_F16,
-                            a->ldv, out, a->ldo);
+        auris__gemm_nn_rows(nq, d, width, s, width, vb + hoff, AURIS_DT_F16, a->ldv, out,
+                            a->ldo);
     else
-        auris__gemm_nn_serial(nq, d, width, s, width, (const float *)vb + (size_t)h * d, a->ldv,
-                              out, a->ldo, scratch);
+        auris__gemm_nn_serial(nq, d, width, s, width, (const float *)(vb + hoff), a->ldv, out,
+                              a->ldo, scratch);
 }
 
 void auris__attention_run(struct auris__pool *pool, const struct auris__attention *a)

@@ -45,6 +45,10 @@ struct auris__attention {
     int n_batch;
     const int *kv_index; /* [n_batch] */
     size_t kv_bstride;   /* elements between consecutive kv_index slots */
+    size_t kv_hstride;   /* elements between heads' K/V: 0 (heads are column slices, head h
+                          * at column h * d_head) or, head-major [n_head][n_kv][ldk], the
+                          * distance from one head's rows to the next (auris__attention_run
+                          * only: the flash attention takes column slices) */
     enum auris__dtype kv_type; /* element type of k and v: F32 (0, the default) or F16;
                                 * ldk, ldv and offsets count elements */
     /* flash attention only: room for every head's value and key blocks, packed once per call

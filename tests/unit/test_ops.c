@@ -522,6 +522,83 @@ static void test_flash_attention(void **state)
     g_pool = NULL;
 }
 
+/* ---- head-major K/V (the decoder's cross-attention layout) --------------------------------- */
+
+/* The same f16 keys and values, as column slices [n_kv][n] and head-major [n_head][n_kv][d],
+ * batched over two slots (kv_index reversed): every output bit-identical. */
+static void head_major_isa(const char *isa)
+{
+    const int nq = 1, nkv = 300, nh = 3, dh = 16, n = nh * dh, nb = 2;
+    const size_t slot = (size_t)nkv * n; /* elements per batch slot, in both layouts */
+    float *q = rand_buf((size_t)nb * nq * n, 2, 0);
+    float *kf = rand_buf((size_t)nb * slot, 2, 0), *vf = rand_buf((size_t)nb * slot, 1, 0);
+    uint16_t *kc = malloc(nb * slot * 2), *vc = malloc(nb * slot * 2);
+    uint16_t *kh = malloc(nb * slot * 2), *vh = malloc(nb * slot * 2);
+    float *o1 = calloc((size_t)nb * nq * n, sizeof *o1), *o2 = calloc((size_t)nb * nq * n, 4);
+    size_t ss = (size_t)AURIS__ATT_QB * nkv;
+    float *sb = malloc(2 * ss * sizeof *sb);
+    assert_true(kc && vc && kh && vh && o1 && o2 && sb);
+    auris__k_f32_to_f16(kf, kc, nb * slot);
+    auris__k_f32_to_f16(vf, vc, nb * slot);
+    for (int b = 0; b < nb; b++)
+        for (int t = 0; t < nkv; t++)
+            for (int h = 0; h < nh; h++)
+                for (int c = 0; c < dh; c++) {
+                    size_t from = b * slot + (size_t)t * n + (size_t)h * dh + c;
+                    size_t to = b * slot + ((size_t)h * nkv + t) * dh + c;
+                    kh[to] = kc[from];
+                    vh[to] = vc[from];
+                }
+    static const int index[2] = {1, 0};
+    struct auris__attention a = {0};
+    a.q = q;
+    a.k = kc;
+    a.v = vc;
+    a.ldq = a.ldk = a.ldv = a.ldo = n;
+    a.n_q = nq;
+    a.n_kv = nkv;
+    a.n_head = nh;
+    a.d_head = dh;
+    a.causal_past = -1;
+    a.s_buf = sb;
+    a.s_stride = ss;
+    a.n_batch = nb;
+    a.kv_index = index;
+    a.kv_bstride = slot;
+    a.kv_type = AURIS_DT_F16;
+    a.out = o1;
+    auris__attention_run(g_pool, &a);
+    a.k = kh;
+    a.v = vh;
+    a.ldk = a.ldv = dh;
+    a.kv_hstride = (size_t)nkv * dh;
+    a.out = o2;
+    auris__attention_run(g_pool, &a);
+    for (int i = 0; i < nb * nq * n; i++)
+        if (memcmp(&o1[i], &o2[i], sizeof *o1) != 0)
+            fail_msg("%s head-major attention [%d]: %g vs %g", isa, i, o2[i], o1[i]);
+    free(q);
+    free(kf);
+    free(vf);
+    free(kc);
+    free(vc);
+    free(kh);
+    free(vh);
+    free(o1);
+    free(o2);
+    free(sb);
+}
+
+static void test_head_major_attention(void **state)
+{
+    (void)state;
+    g_pool = auris__pool_create(2);
+    assert_non_null(g_pool);
+    assert_true(for_each_isa(head_major_isa) >= 1);
+    auris__pool_free(g_pool);
+    g_pool = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_gemm_gelu),
         cmocka_unit_test(test_flash_attention),
+        cmocka_unit_test(test_head_major_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
