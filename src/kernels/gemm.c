@@ -3,8 +3,8 @@
  *
  * Reference: BLIS/GotoBLAS blocking (see gemm_impl.h). C is cut into tiles of nb columns and a
  * group of MC-row blocks (about four tiles per thread) that the pool runs as independent tasks;
- * for every KC slice a task packs its B tile once into its thread's scratch, then each A block
- * of its group, and sweeps the ISA's MR x NR micro-kernel over them. A few rows (M <= GEMV_M,
+ * for every KC slice a task packs its B tile once into its thread's scratch and sweeps the
+ * ISA's MR x NR micro-kernel over it and each A block of its group, read in place. A few rows (M <= GEMV_M,
  * the decoder's one-token steps and batches of up to 16 sequences) take a GEMV/AXPY path that
  * streams B once, converting f16 and bf16 on the fly (block types: int8 dot products, q8.c),
  * split over N; its column split does not depend on M and every row is computed exactly as a
@@ -591,12 +591,6 @@ void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const fl
                          1, 0, 0};
     if (job_valid(&j))
         gemm_dispatch(pool, &j, NULL);
-}
-
-void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
-                               int ldb, float *C, int ldc, float *scratch)
-{
-    gemm_nn_any(NULL, M, N, K, A, lda, B, ldb, C, ldc, 1, scratch);
 }
 
 size_t auris__gemm_pack_floats(int N, int K)

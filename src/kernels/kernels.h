@@ -212,10 +212,6 @@ int auris__k_argmax(const float *x, int n);
 void auris__gemm_nt_gelu(struct auris__pool *pool, int M, int N, int K, const float *A, int lda,
                          const void *B, enum auris__dtype btype, int ldb, const float *bias,
                          float *C, int ldc);
-/* C += A·B (all f32): auris__gemm_nn_serial accumulating (flash attention's P·V). */
-void auris__gemm_nn_serial_acc(int M, int N, int K, const float *A, int lda, const float *B,
-                               int ldb, float *C, int ldc, float *scratch);
-
 /* ---- products over a B packed beforehand (flash attention's keys and values) -------------
  * A B used by many products is packed once into the micro-kernels' panel order and then read
  * in place. The panels belong to the ISA in use when they were packed: pack and use under the

@@ -24,6 +24,7 @@ struct flash_ctx {
     int n_qblk, n_kblk;
     size_t v_head, k_head; /* floats of one head's packed values, keys */
     size_t v_blk, k_blk;   /* floats of one whole (FLASH_KB) packed value, key block */
+    int keys;              /* pack_task: pack keys (else values) */
 };
 
 static void scale_row(float *o, int d, float f)
@@ -43,26 +44,20 @@ static const float *packed_v(const struct flash_ctx *fc, int h, int j)
     return fc->a->v_pack + (size_t)h * fc->v_head + (size_t)j * fc->v_blk;
 }
 
-static void pack_v_task(void *c, int task, int thread)
+/* Packs block j of head h: its values, or (fc->keys) its keys. */
+static void pack_task(void *c, int task, int thread)
 {
     const struct flash_ctx *fc = c;
     const struct auris__attention *a = fc->a;
     (void)thread;
     int h = task / fc->n_kblk, j = task % fc->n_kblk, d = a->d_head;
     int k0 = j * AURIS__FLASH_KB, kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0);
-    auris__gemm_pack_nn(d, kw, (const float *)a->v + (size_t)k0 * a->ldv + (size_t)h * d, a->ldv,
-                        (float *)packed_v(fc, h, j));
-}
-
-static void pack_k_task(void *c, int task, int thread)
-{
-    const struct flash_ctx *fc = c;
-    const struct auris__attention *a = fc->a;
-    (void)thread;
-    int h = task / fc->n_kblk, j = task % fc->n_kblk, d = a->d_head;
-    int k0 = j * AURIS__FLASH_KB, kw = AURIS_MIN(AURIS__FLASH_KB, a->n_kv - k0);
-    auris__gemm_pack_nt(kw, d, (const float *)a->k + (size_t)k0 * a->ldk + (size_t)h * d, a->ldk,
-                        (float *)packed_k(fc, h, j));
+    if (fc->keys)
+        auris__gemm_pack_nt(kw, d, (const float *)a->k + (size_t)k0 * a->ldk + (size_t)h * d,
+                            a->ldk, (float *)packed_k(fc, h, j));
+    else
+        auris__gemm_pack_nn(d, kw, (const float *)a->v + (size_t)k0 * a->ldv + (size_t)h * d,
+                            a->ldv, (float *)packed_v(fc, h, j));
 }
 
 static void flash_task(void *c, int task, int thread)
@@ -138,10 +133,11 @@ void auris__attention_flash(struct auris__pool *pool, const struct auris__attent
     if (!a->s_buf || a->s_stride < AURIS__FLASH_STRIDE)
         return;
     struct flash_ctx c = {a, (a->n_q + AURIS__ATT_QB - 1) / AURIS__ATT_QB,
-                          (a->n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB, 0, 0, 0, 0};
+                          (a->n_kv + AURIS__FLASH_KB - 1) / AURIS__FLASH_KB, 0, 0, 0, 0, 0};
     head_sizes(a->n_kv, a->d_head, &c.v_head, &c.k_head, &c.v_blk, &c.k_blk);
-    /* values first: the keys' room may be the value input */
-    auris__pool_run(pool, pack_v_task, &c, a->n_head * c.n_kblk);
-    auris__pool_run(pool, pack_k_task, &c, a->n_head * c.n_kblk);
+    /* every value first: the keys' room may be the value input */
+    auris__pool_run(pool, pack_task, &c, a->n_head * c.n_kblk);
+    c.keys = 1;
+    auris__pool_run(pool, pack_task, &c, a->n_head * c.n_kblk);
     auris__pool_run(pool, flash_task, &c, a->n_head * c.n_qblk);
 }
