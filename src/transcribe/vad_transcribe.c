@@ -15,6 +15,7 @@
 #include "transcribe/vad_chunks.h"
 #include "transcribe/vad_batch.h"
 #include "decode/decode.h"
+#include "vad/vad.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -109,7 +110,8 @@ static enum auris_err append_result(struct auris_result *out, struct auris_resul
 }
 
 /* Speech segments for transcription: the user's options with max_speech_duration_s <= 30. */
-static enum auris_err find_speech(const auris_vad *vad, const float *pcm, size_t n,
+static enum auris_err find_speech(const auris_vad *vad, struct auris__pool *pool,
+                                  const float *pcm, size_t n,
                                   const struct auris_vad_params *vp, struct auris__vad_plan *plan,
                                   struct auris_error *err)
 {
@@ -119,9 +121,15 @@ static enum auris_err find_speech(const auris_vad *vad, const float *pcm, size_t
     if (!(p.samples_overlap >= 0.0 && p.samples_overlap <= AURIS_CHUNK_SECONDS))
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "vad: samples_overlap %g is not in "
                            "[0, 30] s", p.samples_overlap);
+    /* the probabilities on the session's threads (as auris_vad_probs computes them) */
+    float *probs = NULL;
+    size_t n_probs = 0;
     struct auris_vad_segment *segs = NULL;
     size_t n_segs = 0;
-    enum auris_err e = auris_vad_segments(vad, pcm, n, &p, &segs, &n_segs, err);
+    enum auris_err e = auris__vad_probs_pool(vad, pool, pcm, n, &probs, &n_probs, err);
+    if (e == AURIS_OK)
+        e = auris_vad_segments_from_probs(probs, n_probs, n, &p, &segs, &n_segs, err);
+    free(probs);
     if (e == AURIS_OK)
         e = auris__vad_plan_make(segs, n_segs, n, p.samples_overlap, plan, err);
     free(segs);
@@ -181,7 +189,7 @@ enum auris_err auris_transcribe_vad(auris_session *session, const auris_vad *vad
     if (e != AURIS_OK)
         return e;
     struct auris__vad_plan plan;
-    e = find_speech(vad, pcm, n_samples, vad_params, &plan, err);
+    e = find_speech(vad, session->nn.pool, pcm, n_samples, vad_params, &plan, err);
     if (e != AURIS_OK)
         return e;
     struct auris_result *r = calloc(1, sizeof *r);

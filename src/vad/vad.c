@@ -16,11 +16,26 @@
 #include "vad/vad.h"
 #include "kernels/kernels.h"
 
+#include <limits.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define MAX_FILE_BYTES (64u << 20)
+
+/* Front-end buffers for up to `cap` windows (pointers into the owner's storage); the rows of
+ * every stage are the windows' rows one after the other. */
+struct front {
+    float *frames; /* [cap * 4][256] STFT frames */
+    float *spec;   /* [cap * 4][258] */
+    float *mag;    /* [cap * 4][129] time-major */
+    float *col;    /* [cap * 4][129 * 3] im2col, largest layer */
+    float *act[2]; /* [cap * 4][128] layer outputs [window][t][out] */
+};
+
+#define FRONT_FLOATS(cap) \
+    ((size_t)(cap) * VAD_FRAMES * (VAD_FILTER + VAD_BASIS + VAD_BINS * (1 + VAD_KSIZE) + 2 * 128))
 
 struct auris_vad_stream {
     const struct auris_vad *vad;
@@ -28,11 +43,8 @@ struct auris_vad_stream {
     float x[VAD_INPUT + VAD_PAD];                   /* [640] context, samples, reflection */
     int fill;                                       /* new samples in x[64..64+fill) */
     float h[VAD_HIDDEN], c[VAD_HIDDEN];             /* LSTM state */
-    float frames[VAD_FRAMES * VAD_FILTER];          /* [4][256] */
-    float spec[VAD_FRAMES * VAD_BASIS];             /* [4][258] */
-    float mag[VAD_FRAMES * VAD_BINS];               /* [4][129] time-major */
-    float col[VAD_FRAMES * VAD_BINS * VAD_KSIZE];   /* im2col [t][in][3], largest layer */
-    float act[2][VAD_FRAMES * 128];                 /* layer outputs [t][out] */
+    struct front front;                             /* one window, into buf */
+    float buf[FRONT_FLOATS(1)];
     float in[2 * VAD_HIDDEN];                       /* [x | h] */
     float gates[VAD_GATES];                         /* [512] */
 };
@@ -127,6 +139,17 @@ void auris_vad_free(auris_vad *vad)
 
 /* ---- stream ------------------------------------------------------------------------------- */
 
+static void front_carve(struct front *f, float *buf, int cap)
+{
+    size_t rows = (size_t)cap * VAD_FRAMES;
+    f->frames = buf;
+    f->spec = f->frames + rows * VAD_FILTER;
+    f->mag = f->spec + rows * VAD_BASIS;
+    f->col = f->mag + rows * VAD_BINS;
+    f->act[0] = f->col + rows * VAD_BINS * VAD_KSIZE;
+    f->act[1] = f->act[0] + rows * 128;
+}
+
 enum auris_err auris_vad_stream_create(const auris_vad *vad, auris_vad_stream **out,
                                        struct auris_error *err)
 {
@@ -138,6 +161,7 @@ enum auris_err auris_vad_stream_create(const auris_vad *vad, auris_vad_stream **
         return auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory for a stream");
     memset(s, 0, sizeof *s);
     s->vad = vad;
+    front_carve(&s->front, s->buf, 1);
     s->pool = auris__pool_create(1);
     if (!s->pool) {
         auris__aligned_free(s);
@@ -170,70 +194,112 @@ static float sigmoid(float v)
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* out[t][o] = relu(bias[o] + sum_{i,k} w[o][i][k] in[t*stride + k - 1][i]) for t < n_out;
- * `in` is [n_in][ch_in] time-major, zero outside. */
-static void conv_layer(struct auris_vad_stream *s, int l, const float *in, int n_in, float *out,
-                       int n_out)
+/* C[M][N] = A[M][K] B^T + bias in products of at most MAX_ROWS rows: the streaming GEMV, whose
+ * rows are bit-identical whatever M, so a window's numbers do not depend on how many windows
+ * are computed together. pool: NULL or one thread (no pool task may start another). */
+#define MAX_ROWS 16
+static void product(struct auris__pool *pool, int M, int N, int K, const float *A,
+                    const float *B, const float *bias, float *C)
+{
+    for (int r = 0; r < M; r += MAX_ROWS)
+        auris__gemm_nt(pool, AURIS_MIN(MAX_ROWS, M - r), N, K, A + (size_t)r * K, K, B,
+                       AURIS_DT_F32, K, bias, C + (size_t)r * N, N);
+}
+
+/* For each of n_win windows: out[t][o] = relu(bias[o] + sum_{i,k} w[o][i][k] in[t*stride + k - 1][i])
+ * for t < n_out; a window's `in` is [n_in][ch_in] time-major, zero outside; windows follow
+ * each other in `in` and `out`. */
+static void conv_layer(const struct auris_vad *v, struct auris__pool *pool, float *col, int l,
+                       const float *in, int n_in, float *out, int n_out, int n_win)
 {
     int ci = auris__vad_in_ch[l], co = auris__vad_out_ch[l], st = auris__vad_stride[l];
     int kdim = ci * VAD_KSIZE;
-    for (int t = 0; t < n_out; t++) {
-        float *row = s->col + (size_t)t * kdim;
-        for (int k = 0; k < VAD_KSIZE; k++) {
-            int p = t * st + k - 1;
-            if (p < 0 || p >= n_in) {
-                for (int i = 0; i < ci; i++)
-                    row[i * VAD_KSIZE + k] = 0.0f;
-            } else {
-                for (int i = 0; i < ci; i++)
-                    row[i * VAD_KSIZE + k] = in[(size_t)p * ci + i];
+    for (int w = 0; w < n_win; w++) {
+        const float *iw = in + (size_t)w * n_in * ci;
+        for (int t = 0; t < n_out; t++) {
+            float *row = col + ((size_t)w * n_out + t) * kdim;
+            for (int k = 0; k < VAD_KSIZE; k++) {
+                int p = t * st + k - 1;
+                if (p < 0 || p >= n_in) {
+                    for (int i = 0; i < ci; i++)
+                        row[i * VAD_KSIZE + k] = 0.0f;
+                } else {
+                    for (int i = 0; i < ci; i++)
+                        row[i * VAD_KSIZE + k] = iw[(size_t)p * ci + i];
+                }
             }
         }
     }
-    auris__gemm_nt(s->pool, n_out, co, kdim, s->col, kdim, s->vad->enc_w[l], AURIS_DT_F32, kdim,
-                   s->vad->enc_b[l], out, co);
-    for (int i = 0; i < n_out * co; i++)
+    product(pool, n_win * n_out, co, kdim, col, v->enc_w[l], v->enc_b[l], out);
+    for (int i = 0; i < n_win * n_out * co; i++)
         out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+}
+
+/* The front end (STFT magnitude and the four conv layers) of n_win <= cap windows: x[w] (row
+ * stride ldx) holds window w's context, samples and reflection (640); feat[w][0..128) gets the
+ * LSTM input. */
+static void front_end(const struct auris_vad *v, struct auris__pool *pool, const struct front *f,
+                      const float *x, size_t ldx, int n_win, float *feat, size_t ldf)
+{
+    int rows = n_win * VAD_FRAMES;
+    for (int w = 0; w < n_win; w++)
+        for (int t = 0; t < VAD_FRAMES; t++)
+            memcpy(f->frames + ((size_t)w * VAD_FRAMES + t) * VAD_FILTER,
+                   x + (size_t)w * ldx + t * VAD_HOP, VAD_FILTER * sizeof(float));
+    product(pool, rows, VAD_BASIS, VAD_FILTER, f->frames, v->stft, NULL, f->spec);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < VAD_BINS; b++) {
+            float re = f->spec[r * VAD_BASIS + b], im = f->spec[r * VAD_BASIS + VAD_BINS + b];
+            f->mag[r * VAD_BINS + b] = sqrtf(re * re + im * im);
+        }
+    /* lengths 4 -> 4 -> 2 -> 1 -> 1 */
+    conv_layer(v, pool, f->col, 0, f->mag, 4, f->act[0], 4, n_win);
+    conv_layer(v, pool, f->col, 1, f->act[0], 4, f->act[1], 2, n_win);
+    conv_layer(v, pool, f->col, 2, f->act[1], 2, f->act[0], 1, n_win);
+    conv_layer(v, pool, f->col, 3, f->act[0], 1, f->act[1], 1, n_win);
+    for (int w = 0; w < n_win; w++)
+        memcpy(feat + (size_t)w * ldf, f->act[1] + (size_t)w * VAD_HIDDEN,
+               VAD_HIDDEN * sizeof(float));
+}
+
+/* The reflect padding of a window's input: x[576 + k] = x[574 - k]. */
+static void reflect(float *x)
+{
+    for (int k = 0; k < VAD_PAD; k++)
+        x[VAD_INPUT + k] = x[VAD_INPUT - 2 - k];
+}
+
+/* The LSTM cell and the head: in[0..128) holds the front end's output; (h, c) advance one
+ * window. Returns the speech probability. */
+static float lstm_head(const struct auris_vad *v, struct auris__pool *pool, float *in,
+                       float *gates, float *h, float *c)
+{
+    memcpy(in + VAD_HIDDEN, h, VAD_HIDDEN * sizeof(float));
+    auris__gemm_nt(pool, 1, VAD_GATES, 2 * VAD_HIDDEN, in, 2 * VAD_HIDDEN, v->lstm_w,
+                   AURIS_DT_F32, 2 * VAD_HIDDEN, v->lstm_b, gates, VAD_GATES);
+    float logit = v->head_b[0];
+    for (int j = 0; j < VAD_HIDDEN; j++) {
+        float ig = sigmoid(gates[j]);
+        float fg = sigmoid(gates[VAD_HIDDEN + j]);
+        float gg = tanhf(gates[2 * VAD_HIDDEN + j]);
+        float og = sigmoid(gates[3 * VAD_HIDDEN + j]);
+        c[j] = fg * c[j] + ig * gg;
+        h[j] = og * tanhf(c[j]);
+        logit += v->head_w[j] * (h[j] > 0.0f ? h[j] : 0.0f);
+    }
+    return sigmoid(logit);
 }
 
 /* One window: s->x[0..576) holds context + samples. Returns the speech probability. */
 static float forward(struct auris_vad_stream *s)
 {
-    const struct auris_vad *v = s->vad;
-    float *x = s->x;
-    for (int k = 0; k < VAD_PAD; k++) /* reflect: x[576 + k] = x[574 - k] */
-        x[VAD_INPUT + k] = x[VAD_INPUT - 2 - k];
-    for (int t = 0; t < VAD_FRAMES; t++)
-        memcpy(s->frames + t * VAD_FILTER, x + t * VAD_HOP, VAD_FILTER * sizeof(float));
-    auris__gemm_nt(s->pool, VAD_FRAMES, VAD_BASIS, VAD_FILTER, s->frames, VAD_FILTER, v->stft,
-                   AURIS_DT_F32, VAD_FILTER, NULL, s->spec, VAD_BASIS);
-    for (int t = 0; t < VAD_FRAMES; t++)
-        for (int f = 0; f < VAD_BINS; f++) {
-            float re = s->spec[t * VAD_BASIS + f], im = s->spec[t * VAD_BASIS + VAD_BINS + f];
-            s->mag[t * VAD_BINS + f] = sqrtf(re * re + im * im);
-        }
-    /* lengths 4 -> 4 -> 2 -> 1 -> 1 */
-    conv_layer(s, 0, s->mag, 4, s->act[0], 4);
-    conv_layer(s, 1, s->act[0], 4, s->act[1], 2);
-    conv_layer(s, 2, s->act[1], 2, s->act[0], 1);
-    conv_layer(s, 3, s->act[0], 1, s->in, 1);
-    memcpy(s->in + VAD_HIDDEN, s->h, sizeof s->h);
-    auris__gemm_nt(s->pool, 1, VAD_GATES, 2 * VAD_HIDDEN, s->in, 2 * VAD_HIDDEN, v->lstm_w,
-                   AURIS_DT_F32, 2 * VAD_HIDDEN, v->lstm_b, s->gates, VAD_GATES);
-    float logit = v->head_b[0];
-    for (int j = 0; j < VAD_HIDDEN; j++) {
-        float ig = sigmoid(s->gates[j]);
-        float fg = sigmoid(s->gates[VAD_HIDDEN + j]);
-        float gg = tanhf(s->gates[2 * VAD_HIDDEN + j]);
-        float og = sigmoid(s->gates[3 * VAD_HIDDEN + j]);
-        s->c[j] = fg * s->c[j] + ig * gg;
-        s->h[j] = og * tanhf(s->c[j]);
-        logit += v->head_w[j] * (s->h[j] > 0.0f ? s->h[j] : 0.0f);
-    }
+    reflect(s->x);
+    front_end(s->vad, s->pool, &s->front, s->x, 0, 1, s->in, 0);
+    float p = lstm_head(s->vad, s->pool, s->in, s->gates, s->h, s->c);
     /* the next context is this window's last 64 samples */
-    memmove(x, x + VAD_WINDOW, VAD_CONTEXT * sizeof(float));
+    memmove(s->x, s->x + VAD_WINDOW, VAD_CONTEXT * sizeof(float));
     s->fill = 0;
-    return sigmoid(logit);
+    return p;
 }
 
 size_t auris_vad_stream_pending(const auris_vad_stream *s, size_t n_samples)
@@ -276,30 +342,145 @@ int auris_vad_stream_flush(auris_vad_stream *s, float *prob)
     return 1;
 }
 
-enum auris_err auris_vad_probs(const auris_vad *vad, const float *pcm, size_t n_samples,
-                               float **probs, size_t *n_probs, struct auris_error *err)
+/* ---- whole buffers ------------------------------------------------------------------------ */
+
+/* Windows per front-end block: products of MAX_ROWS rows (four windows' STFT frames), a few of
+ * them per block so the conv layers' smaller products have rows to share their weights too. */
+#define BLOCK_WINDOWS 16
+#define BLOCK_FLOATS ((size_t)BLOCK_WINDOWS * (VAD_INPUT + VAD_PAD) + FRONT_FLOATS(BLOCK_WINDOWS))
+
+/* The front end of every window in blocks claimed from `next_block` by any thread, and the
+ * LSTM, which needs the windows in order, run by the caller on the blocks already done
+ * (ready[b] set once block b's rows of feat are written) while the helpers compute the next. */
+struct probs_job {
+    const struct auris_vad *v;
+    const float *pcm;
+    size_t n;              /* samples */
+    size_t n_win;
+    int n_blocks;
+    float *feat;           /* [n_win][128] LSTM inputs */
+    float *bufs;           /* [threads][BLOCK_FLOATS] */
+    float *probs;          /* [n_win] */
+    atomic_int next_block; /* the next block to claim */
+    atomic_int *ready;     /* [n_blocks] */
+    size_t lstm_next;      /* windows the LSTM has done (the caller's) */
+    float h[VAD_HIDDEN], c[VAD_HIDDEN], in[2 * VAD_HIDDEN], gates[VAD_GATES];
+};
+
+/* Block b: the front end of windows [b * BLOCK_WINDOWS, +BLOCK_WINDOWS), each window's input
+ * made as the stream makes it (the previous window's last 64 samples, zeros before the first; a
+ * final partial window zero-padded). */
+static void front_block(struct probs_job *j, int b, int thread)
+{
+    size_t w0 = (size_t)b * BLOCK_WINDOWS;
+    int nw = (int)AURIS_MIN((size_t)BLOCK_WINDOWS, j->n_win - w0);
+    float *x = j->bufs + (size_t)thread * BLOCK_FLOATS;
+    struct front f;
+    front_carve(&f, x + (size_t)BLOCK_WINDOWS * (VAD_INPUT + VAD_PAD), BLOCK_WINDOWS);
+    for (int w = 0; w < nw; w++) {
+        float *xw = x + (size_t)w * (VAD_INPUT + VAD_PAD);
+        size_t first = (w0 + (size_t)w) * VAD_WINDOW; /* the window's first new sample */
+        if (first == 0)
+            memset(xw, 0, VAD_CONTEXT * sizeof(float));
+        else
+            memcpy(xw, j->pcm + first - VAD_CONTEXT, VAD_CONTEXT * sizeof(float));
+        size_t take = AURIS_MIN((size_t)VAD_WINDOW, j->n - first);
+        memcpy(xw + VAD_CONTEXT, j->pcm + first, take * sizeof(float));
+        memset(xw + VAD_CONTEXT + take, 0, (VAD_WINDOW - take) * sizeof(float));
+        reflect(xw);
+    }
+    front_end(j->v, NULL, &f, x, VAD_INPUT + VAD_PAD, nw, j->feat + w0 * VAD_HIDDEN,
+              VAD_HIDDEN);
+    atomic_store_explicit(&j->ready[b], 1, memory_order_release);
+}
+
+/* The LSTM over block b's windows (the blocks before it done). */
+static void lstm_block(struct probs_job *j, int b)
+{
+    size_t w1 = AURIS_MIN(j->n_win, ((size_t)b + 1) * BLOCK_WINDOWS);
+    for (; j->lstm_next < w1; j->lstm_next++) {
+        memcpy(j->in, j->feat + j->lstm_next * VAD_HIDDEN, VAD_HIDDEN * sizeof(float));
+        j->probs[j->lstm_next] = lstm_head(j->v, NULL, j->in, j->gates, j->h, j->c);
+    }
+}
+
+/* Helpers compute blocks until none is left to claim; the caller (thread 0) runs the LSTM on
+ * every block that is ready and otherwise computes a block itself. Nobody waits for another
+ * thread here: the caller returns when the next block is someone else's and still running, and
+ * finishes the LSTM after auris__pool_run. */
+static void probs_task(void *ctx, int task, int thread)
+{
+    struct probs_job *j = ctx;
+    (void)task;
+    for (;;) {
+        if (thread == 0 && j->lstm_next < j->n_win) {
+            int b = (int)(j->lstm_next / BLOCK_WINDOWS);
+            if (atomic_load_explicit(&j->ready[b], memory_order_acquire)) {
+                lstm_block(j, b);
+                continue;
+            }
+        }
+        int b = atomic_fetch_add_explicit(&j->next_block, 1, memory_order_relaxed);
+        if (b >= j->n_blocks)
+            return;
+        front_block(j, b, thread);
+    }
+}
+
+enum auris_err auris__vad_probs_pool(const auris_vad *vad, struct auris__pool *pool,
+                                     const float *pcm, size_t n_samples, float **probs,
+                                     size_t *n_probs, struct auris_error *err)
 {
     if (!vad || (!pcm && n_samples) || !probs || !n_probs)
         return auris__fail(err, AURIS_ERR_INVALID_ARG, "vad: NULL argument");
     *probs = NULL;
     *n_probs = 0;
-    size_t cap = n_samples / VAD_WINDOW + 1;
-    float *p = malloc(cap * sizeof *p);
-    if (!p)
-        return auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory for %zu probabilities", cap);
-    auris_vad_stream *s = NULL;
-    size_t n = 0;
-    enum auris_err e = auris_vad_stream_create(vad, &s, err);
-    if (e == AURIS_OK)
-        e = auris_vad_stream_feed(s, pcm, n_samples, p, cap, &n, err);
-    if (e == AURIS_OK)
-        n += (size_t)auris_vad_stream_flush(s, p + n);
-    auris_vad_stream_free(s);
-    if (e != AURIS_OK) {
-        free(p);
-        return e;
+    size_t n_win = n_samples / VAD_WINDOW + (n_samples % VAD_WINDOW != 0);
+    size_t n_blocks = (n_win + BLOCK_WINDOWS - 1) / BLOCK_WINDOWS;
+    if (n_blocks > INT_MAX / 2)
+        return auris__fail(err, AURIS_ERR_INVALID_ARG, "vad: %zu samples are too many",
+                           n_samples);
+    int nt = auris__pool_size(pool);
+    struct probs_job *j = calloc(1, sizeof *j);
+    float *p = malloc((n_win ? n_win : 1) * sizeof *p);
+    if (j) {
+        j->feat = malloc((n_win ? n_win : 1) * VAD_HIDDEN * sizeof *j->feat);
+        j->bufs = malloc((size_t)nt * BLOCK_FLOATS * sizeof *j->bufs);
+        j->ready = malloc((n_blocks ? n_blocks : 1) * sizeof *j->ready);
     }
+    enum auris_err e = AURIS_OK;
+    if (!j || !p || !j->feat || !j->bufs || !j->ready) {
+        e = auris__fail(err, AURIS_ERR_NOMEM, "vad: out of memory for %zu windows", n_win);
+        goto done;
+    }
+    j->v = vad;
+    j->pcm = pcm;
+    j->n = n_samples;
+    j->n_win = n_win;
+    j->n_blocks = (int)n_blocks;
+    j->probs = p;
+    atomic_init(&j->next_block, 0);
+    for (size_t b = 0; b < n_blocks; b++)
+        atomic_init(&j->ready[b], 0);
+    if (n_blocks)
+        auris__pool_run(pool, probs_task, j, AURIS_MIN(nt, (int)n_blocks));
+    lstm_block(j, (int)n_blocks - 1); /* every block is done: the rest of the LSTM */
     *probs = p;
-    *n_probs = n;
-    return AURIS_OK;
+    *n_probs = n_win;
+    p = NULL;
+done:
+    if (j) {
+        free(j->feat);
+        free(j->bufs);
+        free(j->ready);
+    }
+    free(j);
+    free(p);
+    return e;
+}
+
+enum auris_err auris_vad_probs(const auris_vad *vad, const float *pcm, size_t n_samples,
+                               float **probs, size_t *n_probs, struct auris_error *err)
+{
+    return auris__vad_probs_pool(vad, NULL, pcm, n_samples, probs, n_probs, err);
 }

@@ -46,6 +46,16 @@ struct auris_vad {
     float *store;                    /* one allocation holding every array above */
 };
 
+struct auris__pool;
+
+/* auris_vad_probs with the front end (STFT and conv layers, independent per window) of every
+ * window computed in parallel over `pool` (NULL: on the caller), then the LSTM in window order.
+ * Each window's numbers are bit-identical to a stream's, whatever the pool. The pool must not
+ * be running a job (called from its owner's thread). */
+enum auris_err auris__vad_probs_pool(const auris_vad *vad, struct auris__pool *pool,
+                                     const float *pcm, size_t n_samples, float **probs,
+                                     size_t *n_probs, struct auris_error *err);
+
 /* ---- the tensors of a VAD file (vad_load.c), shared by the ggml and native readers --------- */
 
 /* One tensor of the model: its name (the PyTorch state-dict name), its PyTorch shape (outermost

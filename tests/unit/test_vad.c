@@ -15,6 +15,8 @@
 #include <stdlib.h>
 
 #include "transcribe/vad_chunks.h"
+#include "vad/vad.h"
+#include "kernels/kernels.h"
 
 static auris_vad *load_shared(void)
 {
@@ -79,6 +81,58 @@ static void test_stream_equals_oneshot(void **state)
     auris_vad_stream_free(s);
     auris_free(all);
     free(pcm);
+    auris_vad_free(v);
+}
+
+/* The whole-buffer path (front end in blocks of windows, in parallel, then the LSTM in order)
+ * gives a stream's numbers bit for bit, whatever the pool and wherever the blocks and the final
+ * partial window fall. */
+static void test_pool_equals_stream(void **state)
+{
+    (void)state;
+    auris_vad *v = load_shared();
+    if (!v)
+        skip();
+    const size_t lens[] = {0, 100, 512, 512 * 16, 512 * 16 + 1, 512 * 33 - 7, 16000 * 2 + 5};
+    const size_t max_n = 16000 * 2 + 5;
+    float *pcm = malloc(max_n * sizeof *pcm), *want = malloc((max_n / 512 + 2) * sizeof *want);
+    assert_non_null(pcm);
+    assert_non_null(want);
+    uint32_t r = 11;
+    for (size_t i = 0; i < max_n; i++) {
+        r = r * 1664525u + 1013904223u;
+        pcm[i] = 0.4f * sinf(0.011f * (float)i) * (float)((i / 3000) % 2) +
+                 0.02f * ((float)(r >> 8) / 16777216.0f - 0.5f);
+    }
+    struct auris__pool *pools[2] = {auris__pool_create(1), auris__pool_create(2)};
+    assert_non_null(pools[0]);
+    assert_non_null(pools[1]);
+    struct auris_error err = {0};
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        size_t n = lens[t], k = 0;
+        auris_vad_stream *s = NULL;
+        assert_int_equal(auris_vad_stream_create(v, &s, &err), AURIS_OK);
+        assert_int_equal(auris_vad_stream_feed(s, pcm, n, want, max_n / 512 + 2, &k, &err),
+                         AURIS_OK);
+        k += (size_t)auris_vad_stream_flush(s, want + k);
+        auris_vad_stream_free(s);
+        assert_int_equal(k, (n + 511) / 512);
+        for (int pi = 0; pi < 3; pi++) {
+            float *got = NULL;
+            size_t n_got = 99;
+            assert_int_equal(auris__vad_probs_pool(v, pi < 2 ? pools[pi] : NULL, pcm, n, &got,
+                                                   &n_got, &err),
+                             AURIS_OK);
+            assert_int_equal(n_got, k);
+            if (k)
+                assert_memory_equal(got, want, k * sizeof *got);
+            free(got);
+        }
+    }
+    auris__pool_free(pools[0]);
+    auris__pool_free(pools[1]);
+    free(pcm);
+    free(want);
     auris_vad_free(v);
 }
 
@@ -206,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_equals_oneshot),
+        cmocka_unit_test(test_pool_equals_stream),
         cmocka_unit_test(test_segments_edges),
         cmocka_unit_test(test_plan_and_map),
         cmocka_unit_test(test_load_errors),
