@@ -65,14 +65,16 @@ static enum auris_err encode_chunk(struct batch *bt, const float *pcm, size_t n,
 }
 
 /* Feeds token column `col` of the n_live live sequences (batch positions live[]); the logits
- * of the new position to bt->logits [n_live][V]. */
+ * of the new position to bt->logits [n_live][V] when `want_logits` (a start token between
+ * <|startoftranscript|> and the last needs none: the vocabulary pass is skipped). */
 static enum auris_err feed(struct batch *bt, int n_live, const int *live, int col,
-                           struct auris_error *err)
+                           bool want_logits, struct auris_error *err)
 {
     int last[AURIS_MAX_BATCH], row = 0;
     for (int i = 0; i < n_live; i++)
         last[i] = bt->tok[(size_t)live[i] * bt->stride + col];
-    enum auris_err e = auris__decode_batch(&bt->s->nn, n_live, last, 1, &row, 1, bt->logits);
+    enum auris_err e = auris__decode_batch(&bt->s->nn, n_live, last, 1, &row,
+                                           want_logits ? 1 : 0, bt->logits);
     return e == AURIS_OK ? AURIS_OK : auris__fail(err, e, "decoder forward pass failed");
 }
 
@@ -148,7 +150,7 @@ static enum auris_err decode_batch(struct batch *bt, int nb, int *len_out,
     }
     nn->bcross_on = true;
     for (int t = 0; t < bt->len0 && e == AURIS_OK; t++) {
-        e = feed(bt, nb, live, t, err);
+        e = feed(bt, nb, live, t, t == bt->sot_index || t == bt->len0 - 1, err);
         for (int b = 0; e == AURIS_OK && t == bt->sot_index && b < nb; b++) {
             const float *x = bt->logits + (size_t)b * V;
             bt->no_speech[b] = exp((double)x[bt->lay.no_speech] - auris__decode_log_sum_exp(x, V));
@@ -170,7 +172,7 @@ static enum auris_err decode_batch(struct batch *bt, int nb, int *len_out,
             break;
         if (n_live == 0 || len > n_ctx)
             break;
-        e = feed(bt, n_live, live, len - 1, err);
+        e = feed(bt, n_live, live, len - 1, true, err);
     }
     nn->bcross_on = false;
     auris__decoder_reset(nn);

@@ -9,8 +9,12 @@
  *   head: ReLU, 1x1 conv 128->1, sigmoid (the mean over its single frame is itself).
  * The context of the next window is the last 64 samples of this one; the first window's context
  * and the initial (h, c) are zeros. A final partial window is zero-padded (as
- * get_speech_timestamps does). Every product goes through src/kernels (the 1-thread pool owned
- * by the stream provides the packing scratch).
+ * get_speech_timestamps does). Every product goes through src/kernels' streaming GEMV, at most
+ * 16 rows at a time, whose rows are bit-identical whatever the row count: so a whole buffer
+ * (auris_vad_probs) computes the front end (STFT to the last conv layer, which depends only on
+ * a window's own samples) for blocks of 16 windows at once, the blocks in parallel over a pool,
+ * while the LSTM, which links the windows, runs in order on the blocks done — and gets exactly
+ * a stream's numbers.
  * Invariants: a stream's forward pass allocates nothing; the model is read-only after load.
  */
 #include "vad/vad.h"
@@ -206,8 +210,8 @@ static void product(struct auris__pool *pool, int M, int N, int K, const float *
                        AURIS_DT_F32, K, bias, C + (size_t)r * N, N);
 }
 
-/* For each of n_win windows: out[t][o] = relu(bias[o] + sum_{i,k} w[o][i][k] in[t*stride + k - 1][i])
- * for t < n_out; a window's `in` is [n_in][ch_in] time-major, zero outside; windows follow
+/* For each of n_win windows:
+ * out[t][o] = relu(bias[o] + sum_{i,k} w[o][i][k] in[t*stride + k - 1][i]) for t < n_out; a window's `in` is [n_in][ch_in] time-major, zero outside; windows follow
  * each other in `in` and `out`. */
 static void conv_layer(const struct auris_vad *v, struct auris__pool *pool, float *col, int l,
                        const float *in, int n_in, float *out, int n_out, int n_win)
