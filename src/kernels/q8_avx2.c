@@ -103,7 +103,8 @@ static void rows8(const struct auris__q8_rows *a, int m0, int mr, const uint8_t 
             for (int j = 0; j < 8; j++)
                 v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[j], _mm256_sign_epi8(x, q[j])),
                                          ones);
-            const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(a->da[(size_t)m * (size_t)nb + (size_t)b]), dw);
+            const float dab = a->da[(size_t)m * (size_t)nb + (size_t)b];
+            const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(dab), dw);
             s[i] = _mm256_add_ps(s[i], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v))));
         }
     }

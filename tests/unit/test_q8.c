@@ -3,8 +3,8 @@
  *
  * Every ISA this CPU supports is forced in turn: auris__gemv_q8_0 must equal
  * auris__gemv_q8_0_ref bit for bit (column tails, strides, bias, accumulation, pooled and
- * serial, stored -128 weights and zero blocks, 1 to 17 rows), stay within the activation quantization bound
- * of the exact f32 product, and compute a known small case exactly.
+ * serial, stored -128 weights and zero blocks, 1 to 17 rows), stay within the activation
+ * quantization bound of the exact f32 product, and compute a known small case exactly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
