@@ -78,47 +78,106 @@ static float scalar_col(enum auris__dtype t, size_t bs, const int8_t *qa, const 
     return _mm_cvtss_f32(s);
 }
 
+/* One activation row against 8 weight rows w0 + j row_bytes: the 8 column sums (the greedy
+ * step's loop, cheaper for one row than rows8's staging). */
+static __m256 one_row8(enum auris__dtype t, const int8_t *qa, const float *da, const float *sa,
+                       int nb, const uint8_t *w0, size_t row_bytes, struct row_prefetch *pf)
+{
+    const size_t bs = auris__dtype_block_bytes(t);
+    __m256 s = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        row_prefetch_step(pf);
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
+        const uint8_t *w = w0 + (size_t)b * bs;
+        __m256i v[8];
+        for (int j = 0; j < 8; j++)
+            v[j] = block_dot(t, x, w + (size_t)j * row_bytes);
+        const __m256 dw = gather8_f16(w, row_bytes);
+        const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
+        __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v)));
+        if (has_min(t))
+            y = _mm256_add_ps(y, _mm256_mul_ps(gather8_f16(w + 2, row_bytes),
+                                               _mm256_set1_ps(sa[b])));
+        s = _mm256_add_ps(s, y);
+    }
+    return s;
+}
+
+#define ROWS_MAX 8 /* activation rows sharing one pass over a group of 8 weight rows */
+
+/* Rows m0..m0+mr (mr <= ROWS_MAX) against 8 weight rows w0 + j row_bytes: each block's codes
+ * and scales formed once for all mr rows, then per row the operations of the one-row loop
+ * (block_dot, the same float order), so the same bits; s[i] the 8 column sums of row m0 + i. */
+static void rows8(enum auris__dtype t, const struct auris__q8_rows *a, int m0, int mr,
+                  const uint8_t *w0, size_t row_bytes, struct row_prefetch *pf,
+                  __m256 s[ROWS_MAX])
+{
+    const int nb = a->nb, m_term = has_min(t);
+    const size_t K = (size_t)nb * AURIS__QK8_0, bs = auris__dtype_block_bytes(t);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < mr; i++)
+        s[i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        row_prefetch_step(pf);
+        const uint8_t *w = w0 + (size_t)b * bs;
+        __m256i q[8], u[8]; /* codes; the unsigned factor of vpmaddubsw (|q| or q) */
+        for (int j = 0; j < 8; j++) {
+            q[j] = block_codes(t, w + (size_t)j * row_bytes);
+            u[j] = m_term ? q[j] : _mm256_sign_epi8(q[j], q[j]);
+        }
+        const __m256 dw = gather8_f16(w, row_bytes);
+        const __m256 mw = m_term ? gather8_f16(w + 2, row_bytes) : _mm256_setzero_ps();
+        for (int i = 0; i < mr; i++) {
+            const size_t ab = (size_t)(m0 + i) * (size_t)nb + (size_t)b;
+            const __m256i x = _mm256_loadu_si256(
+                (const __m256i *)(a->qa + (size_t)(m0 + i) * K + (size_t)b * AURIS__QK8_0));
+            __m256i v[8];
+            for (int j = 0; j < 8; j++)
+                v[j] = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(u[j], m_term ? x : _mm256_sign_epi8(x, q[j])), ones);
+            const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(a->da[ab]), dw);
+            __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v)));
+            if (m_term)
+                y = _mm256_add_ps(y, _mm256_mul_ps(mw, _mm256_set1_ps(a->sa[ab])));
+            s[i] = _mm256_add_ps(s[i], y);
+        }
+    }
+}
+
 void auris__q4_cols_avx2(enum auris__dtype t, const struct auris__q8_rows *a, int n0, int n1,
                          const uint8_t *B, size_t row_bytes, const float *bias, float *C, int ldc,
                          int acc)
 {
-    const int nb = a->nb, m_term = has_min(t);
-    const size_t K = (size_t)nb * AURIS__QK8_0, bs = auris__dtype_block_bytes(t);
+    const int nb = a->nb;
+    const size_t K = (size_t)nb * AURIS__QK8_0;
     int n = n0;
     for (; n + 8 <= n1; n += 8) {
         const uint8_t *w0 = B + (size_t)n * row_bytes;
         struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
                                                     row_bytes, nb); /* the next 8 rows */
-        for (int m = 0; m < a->M; m++, pf.p = 0) {
-            const int8_t *qa = a->qa + (size_t)m * K;
-            const float *da = a->da + (size_t)m * (size_t)nb, *sa = a->sa + (size_t)m * (size_t)nb;
-            __m256 s = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                row_prefetch_step(&pf);
-                const __m256i x =
-                    _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
-                const uint8_t *w = w0 + (size_t)b * bs;
-                __m256i v[8];
-                for (int j = 0; j < 8; j++)
-                    v[j] = block_dot(t, x, w + (size_t)j * row_bytes);
-                const __m256 dw = gather8_f16(w, row_bytes);
-                const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
-                __m256 y = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v)));
-                if (m_term)
-                    y = _mm256_add_ps(y, _mm256_mul_ps(gather8_f16(w + 2, row_bytes),
-                                                       _mm256_set1_ps(sa[b])));
-                s = _mm256_add_ps(s, y);
+        for (int m0 = 0; m0 < a->M; pf.p = 0) {
+            const int mr = AURIS_MIN(ROWS_MAX, a->M - m0);
+            __m256 s[ROWS_MAX];
+            if (mr == 1)
+                s[0] = one_row8(t, a->qa + (size_t)m0 * K, a->da + (size_t)m0 * (size_t)nb,
+                                a->sa + (size_t)m0 * (size_t)nb, nb, w0, row_bytes, &pf);
+            else
+                rows8(t, a, m0, mr, w0, row_bytes, &pf, s);
+            for (int i = 0; i < mr; i++) {
+                __m256 r = s[i];
+                if (bias)
+                    r = _mm256_add_ps(r, _mm256_loadu_ps(bias + n));
+                float *c = C + (size_t)(m0 + i) * (size_t)ldc + n;
+                if (acc)
+                    r = _mm256_add_ps(_mm256_loadu_ps(c), r);
+                _mm256_storeu_ps(c, r);
             }
-            if (bias)
-                s = _mm256_add_ps(s, _mm256_loadu_ps(bias + n));
-            float *c = C + (size_t)m * (size_t)ldc + n;
-            if (acc)
-                s = _mm256_add_ps(_mm256_loadu_ps(c), s);
-            _mm256_storeu_ps(c, s);
+            m0 += mr;
         }
     }
     for (; n < n1; n++)
         for (int m = 0; m < a->M; m++) {
+            const size_t bs = auris__dtype_block_bytes(t);
             float v = scalar_col(t, bs, a->qa + (size_t)m * K, a->da + (size_t)m * (size_t)nb,
                                  a->sa + (size_t)m * (size_t)nb, nb, B + (size_t)n * row_bytes);
             if (bias)

@@ -44,6 +44,72 @@ static inline float scalar_col(const int8_t *qa, const float *da, int nb, const 
     return _mm_cvtss_f32(s);
 }
 
+/* Store 8 column sums s (+ bias, + C when acc) into row c. */
+static inline void store8(__m256 s, const float *bias, float *c, int acc)
+{
+    if (bias)
+        s = _mm256_add_ps(s, _mm256_loadu_ps(bias));
+    if (acc)
+        s = _mm256_add_ps(_mm256_loadu_ps(c), s);
+    _mm256_storeu_ps(c, s);
+}
+
+/* One activation row against 8 weight rows w0 + j row_bytes: the 8 column sums. */
+static __m256 one_row8(const int8_t *qa, const float *da, int nb, const uint8_t *w0,
+                       size_t row_bytes, struct row_prefetch *pf)
+{
+    __m256 s = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        row_prefetch_step(pf);
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
+        const uint8_t *w = w0 + (size_t)b * AURIS__Q8_0_BYTES;
+        __m256i v[8];
+        for (int j = 0; j < 8; j++)
+            v[j] = block_dot(x, w + (size_t)j * row_bytes);
+        const __m256 dw = gather8_f16(w, row_bytes);
+        const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
+        s = _mm256_add_ps(s, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v))));
+    }
+    return s;
+}
+
+#define ROWS_MAX 8 /* activation rows sharing one pass over a group of 8 weight rows */
+
+/* Rows m0..m0+mr (2 <= mr <= ROWS_MAX) against 8 weight rows, each weight block read and its
+ * |w| and scale formed once for all mr rows; per row the operations of one_row8, so the
+ * same bits. */
+static void rows8(const struct auris__q8_rows *a, int m0, int mr, const uint8_t *w0,
+                  size_t row_bytes, struct row_prefetch *pf, __m256 s[ROWS_MAX])
+{
+    const int nb = a->nb;
+    const size_t K = (size_t)nb * AURIS__QK8_0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < mr; i++)
+        s[i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        row_prefetch_step(pf);
+        const uint8_t *w = w0 + (size_t)b * AURIS__Q8_0_BYTES;
+        __m256i q[8], aw[8];
+        for (int j = 0; j < 8; j++) {
+            q[j] = _mm256_loadu_si256((const __m256i *)(w + (size_t)j * row_bytes + 2));
+            aw[j] = _mm256_sign_epi8(q[j], q[j]);
+        }
+        const __m256 dw = gather8_f16(w, row_bytes);
+        for (int i = 0; i < mr; i++) {
+            const int m = m0 + i;
+            const __m256i x = _mm256_loadu_si256(
+                (const __m256i *)(a->qa + (size_t)m * K + (size_t)b * AURIS__QK8_0));
+            __m256i v[8];
+            for (int j = 0; j < 8; j++)
+                v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[j], _mm256_sign_epi8(x, q[j])),
+                                         ones);
+            const float dab = a->da[(size_t)m * (size_t)nb + (size_t)b];
+            const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(dab), dw);
+            s[i] = _mm256_add_ps(s[i], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v))));
+        }
+    }
+}
+
 void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const uint8_t *B,
                          size_t row_bytes, const float *bias, float *C, int ldc, int acc)
 {
@@ -52,30 +118,23 @@ void auris__q8_cols_avx2(const struct auris__q8_rows *a, int n0, int n1, const u
     int n = n0;
     for (; n + 8 <= n1; n += 8) {
         const uint8_t *w0 = B + (size_t)n * row_bytes;
-        /* the next group of 8 rows, a slice per block while row 0 is computed */
+        const float *bn = bias ? bias + n : NULL;
+        /* the next group of 8 rows, a slice per block during the first pass */
         struct row_prefetch pf = row_prefetch_start(n + 16 <= n1 ? w0 + 8 * row_bytes : NULL,
                                                     row_bytes, nb);
-        for (int m = 0; m < a->M; m++, pf.p = 0) {
-            const int8_t *qa = a->qa + (size_t)m * K;
-            const float *da = a->da + (size_t)m * (size_t)nb;
-            __m256 s = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                row_prefetch_step(&pf);
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(qa + (size_t)b * AURIS__QK8_0));
-                const uint8_t *w = w0 + (size_t)b * AURIS__Q8_0_BYTES;
-                __m256i v[8];
-                for (int j = 0; j < 8; j++)
-                    v[j] = block_dot(x, w + (size_t)j * row_bytes);
-                const __m256 dw = gather8_f16(w, row_bytes);
-                const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da[b]), dw);
-                s = _mm256_add_ps(s, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(reduce8_i32(v))));
+        for (int m0 = 0; m0 < a->M; pf.p = 0) {
+            const int mr = AURIS_MIN(ROWS_MAX, a->M - m0);
+            if (mr == 1) {
+                const __m256 s = one_row8(a->qa + (size_t)m0 * K, a->da + (size_t)m0 * (size_t)nb,
+                                          nb, w0, row_bytes, &pf);
+                store8(s, bn, C + (size_t)m0 * (size_t)ldc + n, acc);
+            } else {
+                __m256 s[ROWS_MAX];
+                rows8(a, m0, mr, w0, row_bytes, &pf, s);
+                for (int i = 0; i < mr; i++)
+                    store8(s[i], bn, C + (size_t)(m0 + i) * (size_t)ldc + n, acc);
             }
-            if (bias)
-                s = _mm256_add_ps(s, _mm256_loadu_ps(bias + n));
-            float *c = C + (size_t)m * (size_t)ldc + n;
-            if (acc)
-                s = _mm256_add_ps(_mm256_loadu_ps(c), s);
-            _mm256_storeu_ps(c, s);
+            m0 += mr;
         }
     }
     for (; n < n1; n++)

@@ -4,10 +4,11 @@
  *
  * Every ISA this CPU supports is forced in turn. Few rows (auris__gemv_qb, int8 dot products):
  * equal to auris__gemv_qb_ref bit for bit (column tails, strides, bias, accumulation, pooled and
- * serial), within the activation quantization bound of the exact product on the dequantized
- * weights, and a known small case exactly. Many rows (the blocked GEMM): bit-identical to the
- * same GEMM on the f32 dequantization (auris__to_f32), so the panel dequantization of each ISA
- * matches the one home of the math. And auris__to_f32 against hand-made blocks.
+ * serial, 1 to 16 rows), within the activation quantization bound of the exact product on the
+ * dequantized weights, and a known small case exactly. Many rows (the blocked GEMM):
+ * bit-identical to the same GEMM on the f32 dequantization (auris__to_f32), so the panel
+ * dequantization of each ISA matches the one home of the math. And auris__to_f32 against
+ * hand-made blocks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +150,21 @@ static void test_gemv_twins(void **state)
     auris__pool_free(pool);
 }
 
+/* The shared-weight multi-row kernel: every row count 1..16 (passes of up to 8 rows, a lone
+ * last row included; 16 is the GEMM's streaming limit), odd block counts and column tails,
+ * each row equal to its twin. */
+static void test_gemv_rows(void **state)
+{
+    (void)state;
+    struct auris__pool *pool = auris__pool_create(2);
+    assert_non_null(pool);
+    for (size_t ti = 0; ti < AURIS_ARRAY_LEN(TYPES); ti++)
+        for (int M = 1; M <= 16; M++)
+            one_case(pool, TYPES[ti], M, M % 2 ? 37 : 24 + M, M % 3 == 0 ? 32 : 96 + 64 * (M % 2),
+                     M % 3);
+    auris__pool_free(pool);
+}
+
 /* The encoder's rows: the blocked GEMM on block weights equals, bit for bit, the same GEMM on
  * their f32 dequantization (pooled and serial, with the GELU epilogue too). */
 static void test_blocked_equals_f32(void **state)
@@ -256,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemv_twins),
+        cmocka_unit_test(test_gemv_rows),
         cmocka_unit_test(test_blocked_equals_f32),
         cmocka_unit_test(test_known_blocks),
     };

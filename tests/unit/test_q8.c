@@ -3,8 +3,8 @@
  *
  * Every ISA this CPU supports is forced in turn: auris__gemv_q8_0 must equal
  * auris__gemv_q8_0_ref bit for bit (column tails, strides, bias, accumulation, pooled and
- * serial, stored -128 weights and zero blocks), stay within the activation quantization bound
- * of the exact f32 product, and compute a known small case exactly.
+ * serial, stored -128 weights and zero blocks, 1 to 17 rows), stay within the activation
+ * quantization bound of the exact f32 product, and compute a known small case exactly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +119,19 @@ static void test_twins(void **state)
     auris__pool_free(pool);
 }
 
+/* The shared-weight multi-row kernel: every row count 1..17 (one pass of up to 8 rows, then
+ * the rest, a lone last row included), odd block counts and column tails, each row equal to
+ * its one-row twin. */
+static void test_rows(void **state)
+{
+    (void)state;
+    struct auris__pool *pool = auris__pool_create(2);
+    assert_non_null(pool);
+    for (int M = 1; M <= 17; M++)
+        one_case(pool, M, M % 2 ? 37 : 24 + M, M % 3 == 0 ? 32 : 96 + 64 * (M % 2), M % 3);
+    auris__pool_free(pool);
+}
+
 /* A known case: d_w = 0.5, w = -128..-97; x = 0.5 everywhere (d_a = 0.5 / 127, q = 127). */
 static void test_exact_small(void **state)
 {
@@ -195,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twins),
+        cmocka_unit_test(test_rows),
         cmocka_unit_test(test_exact_small),
         cmocka_unit_test(test_quantize_twin),
     };
