@@ -135,6 +135,7 @@ static void softmax_generic(float *x, int len, float scale)
 
 const struct auris__isa auris__isa_generic = {
     "generic", 4, 8, kernel_4x8, pack_b_nt_generic, gemv_q8_0_generic, softmax_generic,
+    {NULL, NULL},
 };
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -303,6 +304,10 @@ static void sweep(const struct auris__isa *isa, int mc, int nc, int kc, const fl
             float *c = C + (size_t)ir * ldc + jr;
             if (mm == mr && nn == nr) {
                 isa->kernel(kc, ap, lda, b, c, ldc, acc);
+                continue;
+            }
+            if (mm == mr && (nn == 8 || nn == 16) && isa->kernel_part[nn / 8 - 1]) {
+                isa->kernel_part[nn / 8 - 1](kc, ap, lda, b, c, ldc, acc);
                 continue;
             }
             int la = lda;

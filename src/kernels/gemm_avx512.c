@@ -7,7 +7,7 @@
  * is memory work, not arithmetic) and reads A in place, twelve rows lda apart.
  * Written with GCC/clang vector extensions rather than intrinsics, and contracted to FMA
  * (-ffp-contract=fast for this file): every c[i][j] is one fused multiply-add chain over k in
- * ascending order, exactly as AVX2's kernel_6x16 computes it, so the two agree bit for bit
+ * ascending order, exactly as AVX2's kernel_4x24 computes it, so the two agree bit for bit
  * (the generic twin, unfused, agrees to rounding). The same source compiled with AVX2 flags (AURIS_AVX512_PROBE, the
  * unit test's copy) lowers each 16-lane vector to two ymm halves: a machine without AVX-512
  * still runs and checks this file's arithmetic; only the instruction selection is the

@@ -15,9 +15,9 @@
 
 #define AURIS__KC 256     /* depth of one packed panel (B micro-panel KC x NR fits L1) */
 #define AURIS__MC 96      /* rows of A per packed block (multiple of 12, 6 and 4; fits L2) */
-#define AURIS__NB 256     /* columns of B per packed tile (multiple of 16 and 8; fits L2) */
+#define AURIS__NB 240     /* columns of B per packed tile (multiple of 24, 16 and 8; fits L2) */
 #define AURIS__MAX_MR 12
-#define AURIS__MAX_NR 16
+#define AURIS__MAX_NR 24
 
 /* Packing scratch of one thread: an MC x KC area (the edge rows of A; int8.c and q8.c lay out
  * their own), the B tile, and one edge tile. */
@@ -40,6 +40,10 @@ struct auris__isa {
                       int ldb, const float *bias, float *C, int ldc, int acc);
     /* x[j] = exp(scale (x[j] - max x)) / sum, over [0, len) */
     void (*softmax)(float *x, int len, float scale);
+    /* NULL, or kernel's first 8 (i + 1) columns of a panel that holds only those (NR > 8 (i + 1)),
+     * stored to c directly with kernel's arithmetic per output */
+    void (*kernel_part[2])(int kc, const float *a, int lda, const float *b, float *c, int ldc,
+                           int acc);
 };
 
 /* Address of element idx of a row-major B of type bt (for a block type, idx is a multiple of

@@ -168,6 +168,7 @@ static void test_gemm_all_isas(void **state)
         {1, 1, 1},     {1, 17, 3},    {3, 65, 64},   {4, 300, 257},  {5, 33, 17},
         {17, 17, 17},  {64, 64, 64},  {65, 65, 65},  {97, 300, 300}, {300, 17, 520},
         {7, 1500, 64}, {200, 64, 513}, {193, 259, 31},
+        {40, 512, 300}, {33, 32, 70}, {36, 40, 9}, /* last panels of 8 and 16 of a 24-wide one */
     };
     int n_run = 0;
     FOR_EACH_ISA(isa) {
@@ -183,9 +184,7 @@ static void test_gemm_all_isas(void **state)
     }
 #if defined(AURIS_TEST_AVX512_PROBE)
     /* the AVX-512 table with its micro-kernel's AVX2 build, through the whole driver */
-    struct auris__isa probe = auris__isa_avx2;
-    probe.name = "avx512";
-    probe.mr = 12;
+    struct auris__isa probe = auris__isa_avx512; /* its 16-wide packing, AVX2 code */
     probe.kernel = auris__kernel_12x16_probe;
     if (auris__kernels_force("avx2") == 0 && auris__kernels_force_table(&probe) == 0) {
         n_run++;
@@ -535,7 +534,7 @@ static void test_gemv_rows_bit_identical(void **state)
 #if defined(AURIS_TEST_AVX512_PROBE)
 
 /* gemm_avx512.c's micro-kernel (built for AVX2 here) against one fmaf chain per output over k
- * ascending, which is what AVX2's kernel_6x16 computes: the same bits, acc or not. */
+ * ascending, which is what AVX2's kernel_4x24 computes: the same bits, acc or not. */
 static void test_avx512_kernel_probe(void **state)
 {
     (void)state;
