@@ -454,15 +454,21 @@ static int job_valid(struct gemm_job *j)
 }
 
 /* Cuts the blocked product into tasks of a group of MC-row blocks by nb columns. The B tile
- * (KC x nb floats) stays in L2 at nb = NB; narrower tiles only when there are fewer than about
+ * (KC x nb floats) stays in L2 at nb <= NB; narrower tiles only when there are fewer than about
  * four tasks per thread. A task packs each KC slice of its B tile once for its whole group, so
  * groups are as tall as that many tasks allow (A is read in place: no cost per tile). */
 static void blocked_split(struct gemm_job *j, int nt)
 {
     j->n_mblk = (j->M + AURIS__MC - 1) / AURIS__MC;
-    j->nb = AURIS__NB;
-    while (j->nb > 64 && nt > 1 && j->n_mblk * ((j->N + j->nb - 1) / j->nb) < 4 * nt)
-        j->nb /= 2;
+    /* tiles of equal width (whole micro-panels), so that no thread is left with a sliver: 512
+     * columns make 192 + 192 + 128, not 240 + 240 + 32 */
+    const int nr = j->isa->nr;
+    for (int cnt = (j->N + AURIS__NB - 1) / AURIS__NB;; cnt *= 2) {
+        int w = (j->N + cnt - 1) / cnt;
+        j->nb = AURIS_MIN(AURIS__NB, (w + nr - 1) / nr * nr);
+        if (j->nb <= 64 || nt == 1 || j->n_mblk * ((j->N + j->nb - 1) / j->nb) >= 4 * nt)
+            break;
+    }
     j->n_nblk = (j->N + j->nb - 1) / j->nb;
     int want = nt > 1 ? (4 * nt + j->n_nblk - 1) / j->n_nblk : 1;
     int n_grp = AURIS_MIN(j->n_mblk, want);
