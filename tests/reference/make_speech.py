@@ -10,10 +10,10 @@ Clips (16 kHz mono 16-bit WAV):
            and meets silence;
   silence  5 s of digital zeros.
 
-Invariants: the text, voices, rates and gap lengths are fixed, so with a given espeak-ng/sox the
-files are byte-identical on every run; files are rebuilt only when missing or older than this
-script; every file is written to a temporary name and renamed, so a half-written clip is never
-used.
+Invariants: the text, voices, rates and gap lengths are fixed and sox does not dither (-D), so
+with a given espeak-ng/sox the files are byte-identical on every run; files are rebuilt only when
+missing or older than this script; every file is written to a temporary name and renamed, so a
+half-written clip is never used.
 
 CLI: make_speech.py OUTDIR [--clips short,long,...] (prints name=path lines). Exit 77 when
 espeak-ng or sox is missing.
@@ -70,8 +70,10 @@ def _tts(text, voice, path):
     tmp = path + ".raw.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", tmp, text], check=True,
                    capture_output=True)
-    subprocess.run(["sox", tmp, "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
-                    path], check=True, capture_output=True)
+    # -D: sox dithers by default when it resamples to 16 bits, with a random seed per run, so the
+    # clips (and the near-ties a random-weight model meets on them) changed from run to run
+    subprocess.run(["sox", "-D", tmp, "-r", str(RATE), "-c", "1", "-b", "16", "-e",
+                    "signed-integer", path], check=True, capture_output=True)
     os.remove(tmp)
 
 
