@@ -202,28 +202,6 @@ enum auris_err auris__nn_reserve(struct auris__nn_state *st, int n_seq, struct a
     return AURIS_OK;
 }
 
-/* kv_reorder's slot copies: item i copies layer (i / 2) % n_layer's K (even i) or V of copy
- * i / (2 n_layer), the first len floats of the slot */
-struct copy_ctx {
-    const struct auris__nn_state *st;
-    size_t Ln, len; /* floats of one slot of a layer, floats in use */
-    int from[AURIS__NN_MAX_SEQ], to[AURIS__NN_MAX_SEQ];
-    int n;
-};
-
-static void copy_items(void *c, size_t b, size_t e)
-{
-    const struct copy_ctx *cc = c;
-    int L = cc->st->model->dims.n_text_layer;
-    for (size_t i = b; i < e; i++) {
-        size_t cp = i / (2 * (size_t)L), l = (i / 2) % (size_t)L;
-        float *buf = i % 2 ? cc->st->self_v : cc->st->self_k;
-        float *layer = buf + l * (size_t)cc->st->n_slots * cc->Ln;
-        memcpy(layer + (size_t)cc->to[cp] * cc->Ln, layer + (size_t)cc->from[cp] * cc->Ln,
-               cc->len * sizeof(float));
-    }
-}
-
 enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq, const int *src)
 {
     if (!st || !st->model || !src || n_seq < 1 || n_seq > st->n_slots)
@@ -240,23 +218,25 @@ enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq, const in
         slot[i] = claimed[s] ? -1 : s;
         claimed[s] = 1;
     }
-    struct copy_ctx cc = {st, (size_t)d->n_text_ctx * d->n_text_state,
-                          (size_t)st->n_past * d->n_text_state, {0}, {0}, 0};
+    size_t Ln = (size_t)d->n_text_ctx * d->n_text_state;
+    size_t len = (size_t)st->n_past * d->n_text_state;
     int next_free = 0;
     for (int i = 0; i < n_seq; i++) {
         if (slot[i] >= 0)
             continue;
         while (claimed[next_free])
             next_free++; /* n_seq <= n_slots guarantees one is left */
-        claimed[next_free] = 1;
-        slot[i] = next_free;
-        cc.from[cc.n] = st->slot[src[i]];
-        cc.to[cc.n++] = next_free;
+        int from = st->slot[src[i]], to = next_free;
+        claimed[to] = 1;
+        slot[i] = to;
+        for (int l = 0; l < d->n_text_layer; l++) {
+            size_t base = (size_t)l * st->n_slots * Ln;
+            memcpy(st->self_k + base + (size_t)to * Ln, st->self_k + base + (size_t)from * Ln,
+                   len * sizeof(float));
+            memcpy(st->self_v + base + (size_t)to * Ln, st->self_v + base + (size_t)from * Ln,
+                   len * sizeof(float));
+        }
     }
-    /* one item per (copy, layer, K or V): a duplicated beam's cache is megabytes, which one
-     * core alone copies at well under the machine's bandwidth */
-    if (cc.n && cc.len)
-        auris__par_for(st->pool, (size_t)cc.n * d->n_text_layer * 2, 1, copy_items, &cc);
     memcpy(st->slot, slot, (size_t)n_seq * sizeof *slot);
     st->n_seq = n_seq;
     return AURIS_OK;
