@@ -118,7 +118,7 @@ static void att_task(void *c, int task, int thread)
     int h = t / ac->n_qblk, qb = t % ac->n_qblk;
     int q0 = qb * AURIS__ATT_QB, nq = AURIS_MIN(AURIS__ATT_QB, a->n_q - q0);
     int d = a->d_head;
-    size_t kv_off = a->n_batch > 1 ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
+    size_t kv_off = a->kv_index ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
     size_t es = a->kv_type == AURIS_DT_F16 ? 2 : 4; /* bytes per K/V element */
     const char *kb = (const char *)a->k + kv_off * es, *vb = (const char *)a->v + kv_off * es;
     size_t row0 = (size_t)b * (size_t)a->n_q + (size_t)q0; /* first query row of this task */

@@ -29,9 +29,11 @@ void auris__gelu(struct auris__pool *pool, float *x, size_t count);
  * out[i][h] = softmax(q[i][h] · k[j][h] / sqrt(d_head) over j) · v[j][h].
  * causal_past >= 0: query i sits at position causal_past + i and sees keys j <= that position;
  * -1: no mask. s_buf: pool_size * s_stride floats, s_stride >= AURIS__ATT_QB * n_kv.
- * Batches (n_batch > 1): batch b owns query/output rows [b*n_q, (b+1)*n_q) and attends to the
- * keys/values at k/v + kv_index[b] * kv_bstride (each sequence its own KV-cache slot), with the
- * same n_kv and causal_past for all; n_batch <= 1 is a single batch at k/v. */
+ * Batches: batch b (of max(n_batch, 1)) owns query/output rows [b*n_q, (b+1)*n_q) and attends
+ * to the keys/values at k/v + kv_index[b] * kv_bstride (each sequence its own KV-cache slot),
+ * with the same n_kv and causal_past for all. kv_index may be NULL only when n_batch <= 1 (one
+ * batch at k/v); when given it is honoured for a single batch too (the last live sequence of a
+ * VAD batch keeps its audio's slot, which need not be slot 0). */
 struct auris__attention {
     const float *q;
     const void *k, *v; /* kv_type elements */

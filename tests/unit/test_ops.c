@@ -577,6 +577,16 @@ static void head_major_isa(const char *isa)
     for (int i = 0; i < nb * nq * n; i++)
         if (memcmp(&o1[i], &o2[i], sizeof *o1) != 0)
             fail_msg("%s head-major attention [%d]: %g vs %g", isa, i, o2[i], o1[i]);
+    /* one batch whose index is not 0 (the last live chunk of a VAD batch): it still attends
+     * to its own slot, and gets batch 0's bits of the two-slot run */
+    static const int one[1] = {1};
+    a.n_batch = 1;
+    a.kv_index = one;
+    memset(o2, 0, (size_t)nb * nq * n * sizeof *o2);
+    auris__attention_run(g_pool, &a);
+    for (int i = 0; i < nq * n; i++)
+        if (memcmp(&o1[i], &o2[i], sizeof *o1) != 0)
+            fail_msg("%s single batch at slot 1 [%d]: %g vs %g", isa, i, o2[i], o1[i]);
     free(q);
     free(kf);
     free(vf);
