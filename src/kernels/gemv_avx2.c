@@ -3,8 +3,8 @@
  *
  * Reference: the usual memory-bound GEMV — B is streamed once, converted on the fly — extended
  * to a few rows as CTranslate2 / whisper.cpp batch their beams: for every group of four B rows,
- * blocks of up to six rows of A run over the group two B rows at a time with all 2 x R sums in
- * registers, B converted as the FMAs consume it (so the memory stream overlaps the arithmetic
+ * blocks of up to six rows of A (sizes as even as possible) run over the group two B rows at a
+ * time (a block of two rows: all four at once) with all the sums in registers, B converted as the FMAs consume it (so the memory stream overlaps the arithmetic
  * instead of alternating with it) and read from memory once for all rows (a second row block
  * finds it in L1). Per output the arithmetic is one 8-lane FMA chain over k in ascending order,
  * the groups' four sums reduced together (hsum4) and single tail columns alone (hsum), then the
@@ -22,6 +22,11 @@
 #include "kernels/simd_avx2.h"
 
 #define GV_MAX_M 16        /* rows of A per nt call (a decoder batch) */
+
+/* Keeps a loaded A vector in a register: without it GCC folds the load into each of the
+ * vector's FMAs, and the row blocks become bound by L1 loads (two per FMA pair) instead of by
+ * the FMAs (about 1.2x slower from L1 or L3 at 4 to 16 rows). An empty asm: no instruction. */
+#define GV_KEEP(v) __asm__("" : "+x"(v))
 
 /* The same reduction trees as the GEMM's one-row GEMV (gemm_avx2.c): a single accumulator by
  * simd_avx2.h's hsum_f32, four accumulators reduced together here. */
@@ -91,6 +96,7 @@ static inline __m256 bf16x8(const uint16_t *p)
                 _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                             \
                 {                                                                               \
                     __m256 a = _mm256_loadu_ps(A + (size_t)r * lda + k);                        \
+                    GV_KEEP(a);                                                                 \
                     s[r][0] = _mm256_fmadd_ps(a, u, s[r][0]);                                   \
                     s[r][1] = _mm256_fmadd_ps(a, v, s[r][1]);                                   \
                 }                                                                               \
@@ -103,9 +109,40 @@ static inline __m256 bf16x8(const uint16_t *p)
         }                                                                                       \
     }
 
+/* Two rows of A against all four B rows of the group at once: 8 independent FMA chains (the
+ * 2 x 2 blocking has 4, and waits on FMA latency), the same chain per output as above. */
+#define DEFINE_NT_ROWS2(NAME, T, LOAD8)                                                        \
+    static inline void NAME(int K8, const float *A, int lda, const T *b0, const T *b1,          \
+                            const T *b2, const T *b3, const char *pf, __m256 (*sums)[4])        \
+    {                                                                                           \
+        __m256 s[2][4];                                                                         \
+        _Pragma("GCC unroll 2") for (int r = 0; r < 2; r++) s[r][0] = s[r][1] = s[r][2] =       \
+            s[r][3] = _mm256_setzero_ps();                                                      \
+        for (int k = 0; k < K8; k += 8) {                                                       \
+            if (pf) {                                                                           \
+                _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                      \
+                if (sizeof(T) == 4)                                                             \
+                    _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                        \
+            }                                                                                   \
+            __m256 u0 = LOAD8(b0 + k), u1 = LOAD8(b1 + k), u2 = LOAD8(b2 + k),                  \
+                   u3 = LOAD8(b3 + k);                                                          \
+            _Pragma("GCC unroll 2") for (int r = 0; r < 2; r++)                                 \
+            {                                                                                   \
+                __m256 a = _mm256_loadu_ps(A + (size_t)r * lda + k);                            \
+                GV_KEEP(a);                                                                     \
+                s[r][0] = _mm256_fmadd_ps(a, u0, s[r][0]);                                      \
+                s[r][1] = _mm256_fmadd_ps(a, u1, s[r][1]);                                      \
+                s[r][2] = _mm256_fmadd_ps(a, u2, s[r][2]);                                      \
+                s[r][3] = _mm256_fmadd_ps(a, u3, s[r][3]);                                      \
+            }                                                                                   \
+        }                                                                                       \
+        _Pragma("GCC unroll 2") for (int r = 0; r < 2; r++)                                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) sums[r][c] = s[r][c];           \
+    }
+
 #define DEFINE_NT(NAME, T, LOAD8, LOAD1)                                                       \
     DEFINE_NT_ROWS(NAME##_r1, T, LOAD8, 1)                                                     \
-    DEFINE_NT_ROWS(NAME##_r2, T, LOAD8, 2)                                                     \
+    DEFINE_NT_ROWS2(NAME##_r2, T, LOAD8)                                                       \
     DEFINE_NT_ROWS(NAME##_r3, T, LOAD8, 3)                                                     \
     DEFINE_NT_ROWS(NAME##_r4, T, LOAD8, 4)                                                     \
     DEFINE_NT_ROWS(NAME##_r5, T, LOAD8, 5)                                                     \
@@ -145,11 +182,14 @@ static inline __m256 bf16x8(const uint16_t *p)
                 GV_STORE4(gv_hsum4(s0, s1, s2, s3), A, 0, LOAD1);                             \
                 continue;                                                                     \
             }                                                                                 \
-            /* blocks of up to six rows; later blocks find the group's B rows in L1 */       \
-            for (int m0 = 0; m0 < M; m0 += 6) {                                               \
+            /* blocks of up to six rows, as even as possible (8 = 4 + 4, not 6 + 2: a block  \
+             * of two waits on FMA latency); later blocks find the group's B rows in L1 */    \
+            for (int m0 = 0, take; m0 < M; m0 += take) {                                      \
                 const float *a = A + (size_t)m0 * lda;                                        \
                 const char *p = m0 ? NULL : pf;                                               \
-                switch (M - m0 < 6 ? M - m0 : 6) {                                            \
+                int nblk = (M - m0 + 5) / 6;                                                  \
+                take = (M - m0 + nblk - 1) / nblk;                                            \
+                switch (take) {                                                               \
                 case 1: NAME##_r1(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
                 case 2: NAME##_r2(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
                 case 3: NAME##_r3(K8, a, lda, b0, b1, b2, b3, p, s + m0); break;              \
