@@ -709,6 +709,58 @@ static void test_nn_batch_and_reorder(void **state)
     tiny_free(t);
 }
 
+/* Per-audio cross K/V (the VAD batch): two audios in batch slots 0 and 1, decoded together;
+ * then sequence 0 ends and sequence 1 goes on alone. The survivor must keep attending to its
+ * own audio in slot 1, not to slot 0's (attention_run once ignored kv_index for one batch). */
+static void test_nn_batch_cross_slots(void **state)
+{
+    (void)state;
+    struct tiny *t = tiny_model();
+    const auris_model *m = &t->model;
+    const int NV = m->dims.n_vocab;
+    struct auris__nn_state st;
+    struct auris_error err = {0};
+    assert_int_equal(auris__nn_state_init(&st, m, 2, &err), AURIS_OK);
+    size_t n_mel = (size_t)m->dims.n_mels * 2 * m->dims.n_audio_ctx;
+    float *mel_a = tvec(t, n_mel, 0.0f, 1.0f), *mel_b = tvec(t, n_mel, 0.5f, 1.0f);
+    assert_int_equal(auris__nn_batch_reserve(&st, 2, &err), AURIS_OK);
+    assert_int_equal(auris__encode(&st, mel_a), AURIS_OK);
+    auris__nn_batch_store(&st, 0);
+    assert_int_equal(auris__encode(&st, mel_b), AURIS_OK);
+    auris__nn_batch_store(&st, 1);
+    assert_int_equal(auris__nn_reserve(&st, 2, &err), AURIS_OK);
+
+    const int hist[2][4] = {{3, 4, 7, 9}, {3, 4, 8, 6}};
+    float *got = malloc(2 * (size_t)NV * sizeof *got), *want = malloc((size_t)NV * sizeof *want);
+    assert_non_null(got);
+    assert_non_null(want);
+    auris__decoder_reset(&st);
+    assert_int_equal(auris__kv_reorder(&st, 2, (int[]){0, 0}), AURIS_OK);
+    st.bcross_index[0] = 0;
+    st.bcross_index[1] = 1;
+    st.bcross_on = true;
+    int r0 = 0;
+    for (int p = 0; p < 3; p++) {
+        int step[2] = {hist[0][p], hist[1][p]};
+        assert_int_equal(auris__decode_batch(&st, 2, step, 1, &r0, 1, got), AURIS_OK);
+    }
+    /* sequence 0 ends: sequence 1 continues alone, at batch position 0, with its audio */
+    assert_int_equal(auris__kv_reorder(&st, 1, (int[]){1}), AURIS_OK);
+    st.bcross_index[0] = 1;
+    assert_int_equal(auris__decode_batch(&st, 1, &hist[1][3], 1, &r0, 1, got), AURIS_OK);
+    st.bcross_on = false;
+
+    /* the same history decoded alone against audio b as the session's own encoder output */
+    assert_int_equal(auris__encode(&st, mel_b), AURIS_OK);
+    solo(&st, hist[1], 4, want);
+    for (int v = 0; v < NV; v++)
+        assert_float_equal(got[v], want[v], 2e-4);
+    free(got);
+    free(want);
+    auris__nn_state_free(&st);
+    tiny_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_initial_tokens),
         cmocka_unit_test(test_prefix_in_decoding),
         cmocka_unit_test(test_nn_batch_and_reorder),
+        cmocka_unit_test(test_nn_batch_cross_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
