@@ -4,11 +4,12 @@
  * Reference: the usual memory-bound GEMV — B is streamed once, converted on the fly — extended
  * to a few rows as CTranslate2 / whisper.cpp batch their beams: for every group of four B rows,
  * blocks of up to six rows of A (sizes as even as possible) run over the group two B rows at a
- * time (a block of two rows: all four at once) with all the sums in registers, B converted as the FMAs consume it (so the memory stream overlaps the arithmetic
- * instead of alternating with it) and read from memory once for all rows (a second row block
- * finds it in L1). Per output the arithmetic is one 8-lane FMA chain over k in ascending order,
- * the groups' four sums reduced together (hsum4) and single tail columns alone (hsum), then the
- * scalar k tail: exactly what one row alone computes, so rows are bit-identical whatever M.
+ * time (a block of two rows: all four at once) with all the sums in registers, B converted as
+ * the FMAs consume it (so the memory stream overlaps the arithmetic instead of alternating
+ * with it) and read from memory once for all rows (a second row block finds it in L1). Per
+ * output the arithmetic is one 8-lane FMA chain over k in ascending order, the groups' four
+ * sums reduced together (hsum4) and single tail columns alone (hsum), then the scalar k tail:
+ * exactly what one row alone computes, so rows are bit-identical whatever M.
  * nn (B [K][N], attention weights times values, f32 or f16 values) keeps blocks of one to six
  * rows x 16 columns (64 for one row, 32 for two) in registers, reading each B row segment once
  * per row block, so up to six rows (a beam) read the values once.
