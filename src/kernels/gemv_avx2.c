@@ -29,6 +29,18 @@
  * the FMAs (about 1.2x slower from L1 or L3 at 4 to 16 rows). An empty asm: no instruction. */
 #define GV_KEEP(v) __asm__("" : "+x"(v))
 
+/* While all four B rows of a group are read per 8 k (one row or a 2-row block): one line of
+ * the dense block two groups ahead per 8 k (f32 rows are twice as long: two lines). pf NULL:
+ * nothing (strided rows were prefetched whole). */
+#define GV_PREFETCH4(pf, k, T)                                                                 \
+    do {                                                                                      \
+        if (pf) {                                                                             \
+            _mm_prefetch((pf) + (size_t)(k) * 4 * sizeof(T), _MM_HINT_T0);                    \
+            if (sizeof(T) == 4)                                                               \
+                _mm_prefetch((pf) + (size_t)(k) * 16 + 64, _MM_HINT_T0);                      \
+        }                                                                                     \
+    } while (0)
+
 /* The same reduction trees as the GEMM's one-row GEMV (gemm_avx2.c): a single accumulator by
  * simd_avx2.h's hsum_f32, four accumulators reduced together here. */
 static inline __m128 gv_hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
@@ -120,11 +132,7 @@ static inline __m256 bf16x8(const uint16_t *p)
         _Pragma("GCC unroll 2") for (int r = 0; r < 2; r++) s[r][0] = s[r][1] = s[r][2] =       \
             s[r][3] = _mm256_setzero_ps();                                                      \
         for (int k = 0; k < K8; k += 8) {                                                       \
-            if (pf) {                                                                           \
-                _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);                      \
-                if (sizeof(T) == 4)                                                             \
-                    _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);                        \
-            }                                                                                   \
+            GV_PREFETCH4(pf, k, T);                                                             \
             __m256 u0 = LOAD8(b0 + k), u1 = LOAD8(b1 + k), u2 = LOAD8(b2 + k),                  \
                    u3 = LOAD8(b3 + k);                                                          \
             _Pragma("GCC unroll 2") for (int r = 0; r < 2; r++)                                 \
@@ -169,11 +177,7 @@ static inline __m256 bf16x8(const uint16_t *p)
                 __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                   \
                 __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                   \
                 for (int k = 0; k < K8; k += 8) {                                             \
-                    if (pf) {                                                                 \
-                        _mm_prefetch(pf + (size_t)k * 4 * sizeof(T), _MM_HINT_T0);            \
-                        if (sizeof(T) == 4)                                                   \
-                            _mm_prefetch(pf + (size_t)k * 16 + 64, _MM_HINT_T0);              \
-                    }                                                                         \
+                    GV_PREFETCH4(pf, k, T);                                                   \
                     __m256 av = _mm256_loadu_ps(A + k);                                       \
                     s0 = _mm256_fmadd_ps(av, LOAD8(b0 + k), s0);                              \
                     s1 = _mm256_fmadd_ps(av, LOAD8(b1 + k), s1);                              \
