@@ -106,6 +106,14 @@ void auris__gemm_nn_rows(int M, int N, int K, const float *A, int lda, const voi
     auris__gemv_for(auris__kernels_isa())->nn(M, 0, N, K, A, lda, B, bt, ldb, C, ldc, 0);
 }
 
+void auris__gemm_nn_rows_resume(int M, int N, int K, const float *A, int lda, const void *B,
+                                enum auris__dtype bt, int ldb, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0 || !A || !B || !C || ldc < N || ldb < N || lda < K)
+        return;
+    auris__gemv_for(auris__kernels_isa())->nn(M, 0, N, K, A, lda, B, bt, ldb, C, ldc, 2);
+}
+
 void auris__k_f32_to_f16(const float *src, uint16_t *dst, size_t n)
 {
     if (src && dst && n)

@@ -251,7 +251,9 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
 /* ---- nn: C[m][j] = sum_k A[m][k] B[k][j], blocks of MC rows x NC columns in registers ---- */
 
 /* Every output is one FMA chain over k ascending (columns of the 8-wide blocks) or a scalar sum
- * (the last n1-n0 mod 8 columns), whatever MC and NC: so any row split gives the same bits. */
+ * (the last n1-n0 mod 8 columns), whatever MC and NC: so any row split gives the same bits.
+ * acc 1 adds C to the finished chain; acc 2 starts the chain from C (a product over K split
+ * into consecutive pieces then has the bits of one call over all of K). */
 #define DEFINE_NN(NAME, T, LOAD8, LOAD1, MC, NC)                                               \
     static void NAME(int n0, int n1, int K, const float *A, int lda, const void *Bv, int ldb, \
                      float *C, int ldc, int acc)                                              \
@@ -262,7 +264,8 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
             __m256 s[MC][NC / 8];                                                             \
             _Pragma("GCC unroll 8") for (int i = 0; i < MC; i++)                              \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++) s[i][c] =            \
-                    _mm256_setzero_ps();                                                      \
+                    acc == 2 ? _mm256_loadu_ps(C + (size_t)i * ldc + j + 8 * c)               \
+                             : _mm256_setzero_ps();                                           \
             /* the first block pulls row k + 8 of the whole [n0, n1) range (strided rows) */ \
             const int pf_all = (n1 - n0) * (int)sizeof(T);                                  \
             const int pf_len = j == n0 && pf_all <= 512 ? pf_all : 0;                         \
@@ -283,29 +286,29 @@ static int nt_avx2(int M, int n0, int n1, int K, const float *A, int lda, const 
                 _Pragma("GCC unroll 8") for (int c = 0; c < NC / 8; c++)                      \
             {                                                                                 \
                 float *cp = C + (size_t)i * ldc + j + 8 * c;                                  \
-                if (acc)                                                                      \
+                if (acc == 1)                                                                 \
                     s[i][c] = _mm256_add_ps(s[i][c], _mm256_loadu_ps(cp));                    \
                 _mm256_storeu_ps(cp, s[i][c]);                                                \
             }                                                                                 \
         }                                                                                     \
         for (; j + 8 <= n1; j += 8)                                                           \
             for (int i = 0; i < MC; i++) {                                                    \
-                __m256 s0 = _mm256_setzero_ps();                                              \
+                float *c = C + (size_t)i * ldc + j;                                           \
+                __m256 s0 = acc == 2 ? _mm256_loadu_ps(c) : _mm256_setzero_ps();              \
                 for (int k = 0; k < K; k++)                                                   \
                     s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(A + (size_t)i * lda + k),        \
                                          LOAD8(B + (size_t)k * ldb + j), s0);                 \
-                float *c = C + (size_t)i * ldc + j;                                           \
-                if (acc)                                                                      \
+                if (acc == 1)                                                                 \
                     s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c));                               \
                 _mm256_storeu_ps(c, s0);                                                      \
             }                                                                                 \
         for (; j < n1; j++)                                                                   \
             for (int i = 0; i < MC; i++) {                                                    \
-                float sum = 0.0f;                                                             \
+                float *c = C + (size_t)i * ldc + j;                                           \
+                float sum = acc == 2 ? *c : 0.0f;                                             \
                 for (int k = 0; k < K; k++)                                                   \
                     sum += A[(size_t)i * lda + k] * LOAD1(B + (size_t)k * ldb + j);           \
-                float *c = C + (size_t)i * ldc + j;                                           \
-                *c = acc ? *c + sum : sum;                                                    \
+                *c = acc == 1 ? *c + sum : sum;                                               \
             }                                                                                 \
     }
 

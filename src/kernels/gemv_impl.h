@@ -20,7 +20,10 @@ struct auris__gemv_ops {
     int (*nt)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
               enum auris__dtype bt, int ldb, const float *bias, float *C, int ldc, int acc);
     /* C[m][n0..n1) = (acc ? C : 0) + sum_k A[m][k] B[k][n0..n1) for any M >= 1, B [K][N] f32 or
-     * f16 with row stride ldb (attention weights times values). Returns 0 for other types. */
+     * f16 with row stride ldb (attention weights times values). acc 2 continues each output's
+     * sum from C in the order a call over more k would have taken (1 may add C at the end
+     * instead), so pieces of K run one after the other (0, then 2, 2, ...) give the bits of one
+     * call over all of K. Returns 0 for other types. */
     int (*nn)(int M, int n0, int n1, int K, const float *A, int lda, const void *B,
               enum auris__dtype bt, int ldb, float *C, int ldc, int acc);
     /* dst[0..n) = src as IEEE half, round to nearest even (the cross-attention K/V store) */

@@ -236,6 +236,12 @@ void auris__gemm_packed(int M, int N, int K, const float *A, int lda, const floa
  * f16 cross-attention values). Other types or bad sizes: no-op. */
 void auris__gemm_nn_rows(int M, int N, int K, const float *A, int lda, const void *B,
                          enum auris__dtype bt, int ldb, float *C, int ldc);
+/* The same product continued: each output's sum goes on from C's value over these K terms, so
+ * auris__gemm_nn_rows over the first piece of a K range and this over each later piece (in
+ * order) give the bits of one auris__gemm_nn_rows call over the whole range (attention over a
+ * sequence's keys kept in several pieces). For M <= 16, auris__gemm_nn_serial's bits too. */
+void auris__gemm_nn_rows_resume(int M, int N, int K, const float *A, int lda, const void *B,
+                                enum auris__dtype bt, int ldb, float *C, int ldc);
 /* dst[0..n) = src[0..n) as IEEE half (round to nearest even; generic and F16C agree). */
 void auris__k_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 

@@ -6,6 +6,7 @@
  * table each row of an M-row call bit-identical to the same row computed alone (what lets a
  * beam or batch decode exactly as one sequence). Sizes cross the 8-wide and 4-group tails, every
  * row-block height (1..6, and several blocks up to 16 rows) and the 16/32/64-column nn blocks.
+ * nn's resume mode (acc 2) over K cut into pieces gives the bits of one call.
  * The f32 -> f16 store must give the same
  * bits on both tables (round to nearest even, subnormals, overflow to inf).
  */
@@ -217,6 +218,50 @@ static void test_nn(void **state)
                     nn_case(t ? AURIS_DT_F16 : AURIS_DT_F32, Ms[a], Ns[b], Ks[c], (int)(c & 1));
 }
 
+/* acc 2 (resume): K split into consecutive pieces, the first with acc 0 and the rest with 2,
+ * gives each output the bits of one call over all of K (attention over a beam's keys kept in
+ * several cache slots). Pieces of every length, including ones that end off a multiple of 8. */
+static void test_nn_resume(void **state)
+{
+    (void)state;
+    static const int Ms[] = {1, 2, 5, 6, 7}, Ns[] = {8, 27, 64}, cuts[][4] = {
+        {4, 0}, {1, 0}, {8, 13, 0}, {3, 4, 9, 0}, {100, 0}};
+    enum { K = 150 };
+    for (int ty = 0; ty < 2; ty++)
+        for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+            for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+                for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+                    enum auris__dtype bt = ty ? AURIS_DT_F16 : AURIS_DT_F32;
+                    int M = Ms[a], N = Ns[b], lda = K + 3, ldb = N + 5, ldc = N + 2;
+                    float *A = rand_floats((size_t)M * lda);
+                    struct mat B = make_b(bt, (size_t)K * ldb);
+                    float *one = rand_floats((size_t)M * ldc), *split = rand_floats((size_t)M * ldc);
+                    size_t es = bt == AURIS_DT_F16 ? 2 : 4;
+                    for (int t = 0; t < n_tables; t++) {
+                        tables[t]->nn(M, 0, N, K, A, lda, B.raw, bt, ldb, one, ldc, 0);
+                        int k0 = 0;
+                        for (int p = 0; k0 < K; p++) {
+                            int len = cuts[c][p] ? cuts[c][p] : K - k0;
+                            len = len < K - k0 ? len : K - k0;
+                            tables[t]->nn(M, 0, N, len, A + k0, lda,
+                                          (const char *)B.raw + (size_t)k0 * ldb * es, bt, ldb,
+                                          split, ldc, p ? 2 : 0);
+                            k0 += len;
+                        }
+                        for (int m = 0; m < M; m++)
+                            if (memcmp(one + (size_t)m * ldc, split + (size_t)m * ldc,
+                                       (size_t)N * sizeof(float)) != 0)
+                                fail_msg("%s nn resume bt=%d M=%d N=%d cuts %zu row %d differs",
+                                         tables[t]->name, bt, M, N, c, m);
+                    }
+                    free(A);
+                    free(B.raw);
+                    free(B.val);
+                    free(one);
+                    free(split);
+                }
+}
+
 static void test_to_f16(void **state)
 {
     (void)state;
@@ -257,6 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nt),
         cmocka_unit_test(test_nn),
+        cmocka_unit_test(test_nn_resume),
         cmocka_unit_test(test_to_f16),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
