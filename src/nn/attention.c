@@ -125,7 +125,8 @@ void auris__attention_flash(struct auris__pool *pool, const struct auris__attent
         return;
     size_t vn, kn;
     auris__flash_pack_floats(a->n_kv, a->n_head, a->d_head, &vn, &kn);
-    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_index || a->kv_type != AURIS_DT_F32 ||
+    if (a->causal_past >= 0 || a->n_batch > 1 || a->kv_index || a->kv_runs ||
+        a->kv_type != AURIS_DT_F32 ||
         !vn || !kn || !a->v_pack || !a->k_pack || a->v_pack_len < vn || a->k_pack_len < kn) {
         auris__attention_run(pool, a);
         return;

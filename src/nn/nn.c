@@ -12,11 +12,10 @@
  * Batched decoding (beams, best-of samples) stacks the sequences' rows for every matrix product
  * (the streaming few-row products read each weight once per step for all rows; a step's
  * self-attention Q, K and V are one pool job, qkv_fused);
- * self-attention runs per sequence over its cache slot, cross-attention over the shared audio
+ * self-attention runs per sequence over its history (its cache slot, or after beam forks the
+ * runs of pages it shares with other beams: kvcache.c), cross-attention over the shared audio
  * K/V treats all rows as one query block; the cross K/V are stored head-major (one contiguous
- * block per head) so that a step streams them front to back. Beams are reordered by remapping
- * slots and copying only the slots that are needed twice, instead of gathering the whole cache
- * as the reference.
+ * block per head) so that a step streams them front to back.
  * Word timestamps re-derive the alignment heads' pre-softmax cross-attention scores from the
  * layer's query and keys (a small product per head) only while capture is on.
  * Invariants: buffers are allocated by auris__nn_state_init, auris__nn_reserve and
@@ -89,6 +88,7 @@ void auris__nn_state_free(struct auris__nn_state *st)
     auris__aligned_free(st->self_v);
     auris__aligned_free(st->dec_buf);
     auris__aligned_free(st->align_qk);
+    auris__kv_free(st);
     free(st->align_layer);
     free(st->align_head);
     memset(st, 0, sizeof *st);
@@ -145,11 +145,14 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
     size_t cross_floats = st->cross_type == AURIS_DT_F16 ? (cross + 1) / 2 : cross;
     st->cross_k = alloc_floats(cross_floats);
     st->cross_v = alloc_floats(cross_floats);
-    st->self_k = alloc_floats(self);
-    st->self_v = alloc_floats(self);
+    size_t self_bytes;
+    if (!auris__mul_ok(self, sizeof(float), &self_bytes))
+        goto nomem;
+    st->self_k = auris__aligned_alloc(self_bytes); /* not cleared: see auris__nn_reserve */
+    st->self_v = auris__aligned_alloc(self_bytes);
     st->dec_buf = alloc_floats(st->dec_buf_len);
     if (!st->enc_x || !st->enc_buf || !st->cross_k || !st->cross_v || !st->self_k ||
-        !st->self_v || !st->dec_buf)
+        !st->self_v || !st->dec_buf || auris__kv_init(st, d->n_text_ctx) != AURIS_OK)
         goto nomem;
     st->n_past = 0;
     st->n_slots = 1;
@@ -160,86 +163,6 @@ enum auris_err auris__nn_state_init(struct auris__nn_state *st, const auris_mode
 nomem:
     auris__nn_state_free(st);
     return auris__fail(err, AURIS_ERR_NOMEM, "nn state: out of memory for buffers");
-}
-
-void auris__decoder_reset(struct auris__nn_state *st)
-{
-    if (!st)
-        return;
-    st->n_past = 0;
-    st->n_seq = 1;
-    for (int i = 0; i < AURIS__NN_MAX_SEQ; i++)
-        st->slot[i] = i;
-}
-
-enum auris_err auris__nn_reserve(struct auris__nn_state *st, int n_seq, struct auris_error *err)
-{
-    if (!st || !st->model || n_seq < 1 || n_seq > AURIS__NN_MAX_SEQ)
-        return auris__fail(err, AURIS_ERR_INVALID_ARG,
-                           "nn: %d sequences requested, the limit is %d", n_seq,
-                           AURIS__NN_MAX_SEQ);
-    if (n_seq <= st->n_slots)
-        return AURIS_OK;
-    const struct auris_model_dims *d = &st->model->dims;
-    size_t per_slot, count;
-    if (!mul3((size_t)d->n_text_layer, (size_t)d->n_text_ctx, (size_t)d->n_text_state,
-              &per_slot) ||
-        !auris__mul_ok(per_slot, (size_t)n_seq, &count))
-        return auris__fail(err, AURIS_ERR_NOMEM, "nn: KV cache size overflows");
-    float *k = alloc_floats(count), *v = alloc_floats(count);
-    if (!k || !v) {
-        auris__aligned_free(k);
-        auris__aligned_free(v);
-        return auris__fail(err, AURIS_ERR_NOMEM, "nn: out of memory for a %d-sequence KV cache",
-                           n_seq);
-    }
-    auris__aligned_free(st->self_k);
-    auris__aligned_free(st->self_v);
-    st->self_k = k;
-    st->self_v = v;
-    st->n_slots = n_seq;
-    auris__decoder_reset(st);
-    return AURIS_OK;
-}
-
-enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq, const int *src)
-{
-    if (!st || !st->model || !src || n_seq < 1 || n_seq > st->n_slots)
-        return AURIS_ERR_INVALID_ARG;
-    for (int i = 0; i < n_seq; i++)
-        if (src[i] < 0 || src[i] >= st->n_seq)
-            return AURIS_ERR_INVALID_ARG;
-    const struct auris_model_dims *d = &st->model->dims;
-    int claimed[AURIS__NN_MAX_SEQ] = {0};
-    int slot[AURIS__NN_MAX_SEQ];
-    /* the first user of a source keeps its slot; slots nobody reads are free for copies */
-    for (int i = 0; i < n_seq; i++) {
-        int s = st->slot[src[i]];
-        slot[i] = claimed[s] ? -1 : s;
-        claimed[s] = 1;
-    }
-    size_t Ln = (size_t)d->n_text_ctx * d->n_text_state;
-    size_t len = (size_t)st->n_past * d->n_text_state;
-    int next_free = 0;
-    for (int i = 0; i < n_seq; i++) {
-        if (slot[i] >= 0)
-            continue;
-        while (claimed[next_free])
-            next_free++; /* n_seq <= n_slots guarantees one is left */
-        int from = st->slot[src[i]], to = next_free;
-        claimed[to] = 1;
-        slot[i] = to;
-        for (int l = 0; l < d->n_text_layer; l++) {
-            size_t base = (size_t)l * st->n_slots * Ln;
-            memcpy(st->self_k + base + (size_t)to * Ln, st->self_k + base + (size_t)from * Ln,
-                   len * sizeof(float));
-            memcpy(st->self_v + base + (size_t)to * Ln, st->self_v + base + (size_t)from * Ln,
-                   len * sizeof(float));
-        }
-    }
-    memcpy(st->slot, slot, (size_t)n_seq * sizeof *slot);
-    st->n_seq = n_seq;
-    return AURIS_OK;
 }
 
 /* ---- encoder ------------------------------------------------------------------------------ */
@@ -333,6 +256,11 @@ struct block_io {
     int n_seq, n_tok;
     const int *slot;
     size_t slot_stride;
+    /* paged histories after beam forks (NULL: each sequence's are all in its own slot):
+     * sequence b's keys are runs[run_off[b] .. run_off[b+1]) of the layer's slots at kl/vl */
+    const struct auris__kv_run *runs;
+    const int *run_off;
+    const float *kl, *vl; /* this layer's slot 0 */
 };
 
 /* Self-attention's Q, K and V of a decoder step in one pool job instead of three: the tasks are
@@ -449,6 +377,13 @@ static void attn_sublayer(struct auris__pool *pool, const struct auris__attn *w,
         a.causal_past = io->causal ? io->kv_off : -1;
         a.n_batch = io->n_seq;
         a.kv_index = io->slot;
+        a.kv_bstride = io->slot_stride;
+    }
+    if (!cross && io->runs) {
+        a.k = io->kl;
+        a.v = io->vl;
+        a.kv_runs = io->runs;
+        a.kv_run_off = io->run_off;
         a.kv_bstride = io->slot_stride;
     }
     auris__attention_run(pool, &a);
@@ -688,6 +623,10 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
     io.n_tok = n_tokens;
     io.slot = st->slot;
     io.slot_stride = Ln;
+    int run_off[AURIS__NN_MAX_SEQ + 1];
+    auris__kv_append(st, n_tokens);
+    io.runs = auris__kv_runs(st, st->n_past + n_tokens, run_off);
+    io.run_off = run_off;
 
     for (int r = 0; r < total; r++) {
         float *xr = io.x + (size_t)r * n;
@@ -700,6 +639,8 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
         size_t layer = (size_t)l * st->n_slots * Ln;
         io.kbuf = st->self_k + layer;
         io.vbuf = st->self_v + layer;
+        io.kl = io.kbuf;
+        io.vl = io.vbuf;
         if (n_seq == 1) { /* the single-sequence path writes the slot directly */
             io.kbuf += (size_t)st->slot[0] * Ln;
             io.vbuf += (size_t)st->slot[0] * Ln;

@@ -8,7 +8,8 @@
  * auris__nn_state_init for the model's dimensions (one sequence) and grown only by
  * auris__nn_reserve, which callers run before a decoding loop; the model is only read.
  * Several sequences (beams, best-of samples) decode in lockstep: they share n_past and the
- * cross-attention K/V (one audio), each owns a self-attention cache slot.
+ * cross-attention K/V (one audio), each owns a self-attention cache slot it writes, and beams
+ * forked from one another share the pages they have in common (kvcache.c).
  */
 #ifndef AURIS_NN_H
 #define AURIS_NN_H
@@ -42,8 +43,15 @@ struct auris__nn_state {
     float *self_v;       /* [n_text_layer][n_slots][n_text_ctx][n_text_state] */
     int n_slots;         /* cache capacity in sequences (1 .. AURIS__NN_MAX_SEQ) */
     int n_seq;           /* live sequences (1 after a reset) */
-    int slot[16];        /* [AURIS__NN_MAX_SEQ] sequence i's cache slot; distinct for i < n_seq */
+    int slot[16];        /* [AURIS__NN_MAX_SEQ] the slot sequence i writes; distinct for i < n_seq */
     int n_past;          /* positions already in the cache (the same for every sequence) */
+    /* paged histories (kvcache.c): sequence i's positions [p*AURIS__KV_PAGE, (p+1)*AURIS__KV_PAGE)
+     * are those rows of slot page_slot[i * n_pages + p], its own or (after a beam fork) the
+     * slot of the ancestor that wrote them, which it shares instead of a copy */
+    uint8_t *page_slot;  /* [AURIS__NN_MAX_SEQ][n_pages] */
+    uint8_t *page_tmp;   /* [AURIS__NN_MAX_SEQ][n_pages] reorder scratch */
+    int n_pages;         /* ceil(n_text_ctx / AURIS__KV_PAGE) */
+    struct auris__kv_run *runs; /* [AURIS__NN_MAX_SEQ * n_pages] one step's histories as runs */
 
     /* decoder scratch, for up to n_text_ctx tokens at once */
     float *dec_buf;
@@ -72,6 +80,9 @@ struct auris__nn_state {
 };
 
 #define AURIS__NN_MAX_SEQ 16 /* sequences decoded together (beam_size / best_of cap) */
+#define AURIS__KV_PAGE 4     /* positions per history page: a multiple of 4, so that a run of
+                              * pages starts where the streaming nt product starts a group and
+                              * keys keep their bits whichever slot holds them */
 
 /* Allocates every buffer for `model` and creates a pool of n_threads (<= 0: online CPUs).
  * UNSUPPORTED when the dims are unusable (n_state not a multiple of n_head, or n_text_state !=
@@ -105,8 +116,9 @@ enum auris_err auris__decode_batch(struct auris__nn_state *st, int n_seq, const 
 
 /* Reorders the live sequences as the reference's rearrange_kv_cache: new sequence i continues
  * old sequence src[i] (src values may repeat or be dropped); afterwards st->n_seq = n_seq.
- * Slots are reassigned so that only repeated sources are copied (their first n_past
- * positions). INVALID_ARG when n_seq > n_slots or a src is not a live sequence. */
+ * A repeated source shares its written pages with its copies; only its partly written page
+ * (n_past mod AURIS__KV_PAGE rows per layer) is copied (kvcache.c). INVALID_ARG when
+ * n_seq > n_slots or a src is not a live sequence. */
 enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq,
                                  const int *src /* [n_seq] */);
 
@@ -118,6 +130,16 @@ enum auris_err auris__kv_reorder(struct auris__nn_state *st, int n_seq,
  * out of range (nothing is changed then). */
 enum auris_err auris__decode(struct auris__nn_state *st, const int *tokens, int n_tokens,
                              const int *rows, int n_rows, float *logits /* [n_rows][n_vocab] */);
+
+/* kvcache.c, for nn.c: the page tables for n_text_ctx positions (NOMEM) and their free (with
+ * NULL pointers, idempotent); the page entries of the n_tokens positions a step writes from
+ * n_past on, in each live sequence's own slot; and the live sequences' histories over
+ * [0, n_kv) as runs of whole pages in one slot (sequence i's are st->runs[off[i] ..
+ * off[i+1]), off [n_seq + 1]), or NULL when every history is all in its own slot. */
+enum auris_err auris__kv_init(struct auris__nn_state *st, int n_text_ctx);
+void auris__kv_free(struct auris__nn_state *st);
+void auris__kv_append(struct auris__nn_state *st, int n_tokens);
+const struct auris__kv_run *auris__kv_runs(struct auris__nn_state *st, int n_kv, int *off);
 
 /* Makes room for n (1..AURIS__NN_MAX_SEQ) audios' cross-attention K/V. INVALID_ARG, NOMEM. */
 enum auris_err auris__nn_batch_reserve(struct auris__nn_state *st, int n, struct auris_error *err);

@@ -109,16 +109,51 @@ static void softmax_row(float *s, int len, int width, float scale)
         s[j] = 0.0f;
 }
 
+/* Scores S = Q K^T then, after the softmax, S V for a paged history: one product per run of
+ * pages (the runs start at multiples of 4, where the streaming nt product starts a group, and
+ * the value sums are resumed from run to run), so up to 16 query rows get the bits a single
+ * slot holding the whole history gives. kb/vb are the layer's slot 0 with the head offset. */
+static void runs_scores(const struct auris__attention *a, int b, int nq, int width,
+                        const float *q, const char *kb, size_t es, float *s, float *scratch)
+{
+    const struct auris__kv_run *r = a->kv_runs + a->kv_run_off[b];
+    const struct auris__kv_run *end = a->kv_runs + a->kv_run_off[b + 1];
+    for (; r < end && r->start < width; r++) {
+        const char *k = kb + ((size_t)r->slot * a->kv_bstride + (size_t)r->start * a->ldk) * es;
+        auris__gemm_nt_serial(nq, AURIS_MIN(r->end, width) - r->start, a->d_head, q, a->ldq, k,
+                              a->kv_type, a->ldk, NULL, s + r->start, width, scratch);
+    }
+}
+
+static void runs_values(const struct auris__attention *a, int b, int nq, int width,
+                        const float *s, const char *vb, size_t es, float *out)
+{
+    const struct auris__kv_run *r = a->kv_runs + a->kv_run_off[b];
+    const struct auris__kv_run *end = a->kv_runs + a->kv_run_off[b + 1];
+    for (int first = 1; r < end && r->start < width; r++, first = 0) {
+        const char *v = vb + ((size_t)r->slot * a->kv_bstride + (size_t)r->start * a->ldv) * es;
+        int len = AURIS_MIN(r->end, width) - r->start;
+        if (first)
+            auris__gemm_nn_rows(nq, a->d_head, len, s + r->start, width, v, a->kv_type, a->ldv,
+                                out, a->ldo);
+        else
+            auris__gemm_nn_rows_resume(nq, a->d_head, len, s + r->start, width, v, a->kv_type,
+                                       a->ldv, out, a->ldo);
+    }
+}
+
+/* Tasks run head by head (all batches of head 0 first), so that beams sharing a history read
+ * its rows for one head one after the other, while they are in cache. */
 static void att_task(void *c, int task, int thread)
 {
     const struct att_ctx *ac = c;
     const struct auris__attention *a = ac->a;
-    int per_batch = a->n_head * ac->n_qblk;
-    int b = task / per_batch, t = task % per_batch;
-    int h = t / ac->n_qblk, qb = t % ac->n_qblk;
+    int n_batch = a->n_batch > 1 ? a->n_batch : 1, per_head = n_batch * ac->n_qblk;
+    int h = task / per_head, t = task % per_head;
+    int b = t / ac->n_qblk, qb = t % ac->n_qblk;
     int q0 = qb * AURIS__ATT_QB, nq = AURIS_MIN(AURIS__ATT_QB, a->n_q - q0);
     int d = a->d_head;
-    size_t kv_off = a->kv_index ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
+    size_t kv_off = a->kv_index && !a->kv_runs ? (size_t)a->kv_index[b] * a->kv_bstride : 0;
     size_t es = a->kv_type == AURIS_DT_F16 ? 2 : 4; /* bytes per K/V element */
     const char *kb = (const char *)a->k + kv_off * es, *vb = (const char *)a->v + kv_off * es;
     size_t row0 = (size_t)b * (size_t)a->n_q + (size_t)q0; /* first query row of this task */
@@ -130,8 +165,11 @@ static void att_task(void *c, int task, int thread)
     float *scratch = auris__pool_scratch(ac->pool, thread);
     const float *q = a->q + row0 * a->ldq + (size_t)h * d;
     size_t hoff = (size_t)h * (a->kv_hstride ? a->kv_hstride : (size_t)d) * es;
-    auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + hoff, a->kv_type, a->ldk,
-                          NULL, s, width, scratch);
+    if (a->kv_runs)
+        runs_scores(a, b, nq, width, q, kb + hoff, es, s, scratch);
+    else
+        auris__gemm_nt_serial(nq, width, d, q, a->ldq, kb + hoff, a->kv_type, a->ldk, NULL, s,
+                              width, scratch);
     float scale = 1.0f / sqrtf((float)d);
     for (int i = 0; i < nq; i++) {
         int len = width;
@@ -140,7 +178,9 @@ static void att_task(void *c, int task, int thread)
         softmax_row(s + (size_t)i * width, len, width, scale);
     }
     float *out = a->out + row0 * a->ldo + (size_t)h * d;
-    if (a->kv_type == AURIS_DT_F16) /* f16 values: the streaming product converts them */
+    if (a->kv_runs)
+        runs_values(a, b, nq, width, s, vb + hoff, es, out);
+    else if (a->kv_type == AURIS_DT_F16) /* f16 values: the streaming product converts them */
         auris__gemm_nn_rows(nq, d, width, s, width, vb + hoff, AURIS_DT_F16, a->ldv, out,
                             a->ldo);
     else
@@ -155,7 +195,7 @@ void auris__attention_run(struct auris__pool *pool, const struct auris__attentio
     if (a->s_stride < (size_t)AURIS__ATT_QB * (size_t)a->n_kv)
         return;
     int n_batch = a->n_batch > 1 ? a->n_batch : 1;
-    if (n_batch > 1 && !a->kv_index)
+    if (n_batch > 1 && !a->kv_index && !a->kv_runs)
         return;
     struct att_ctx c = {a, pool, (a->n_q + AURIS__ATT_QB - 1) / AURIS__ATT_QB};
     auris__pool_run(pool, att_task, &c, n_batch * a->n_head * c.n_qblk);

@@ -34,6 +34,11 @@ void auris__gelu(struct auris__pool *pool, float *x, size_t count);
  * with the same n_kv and causal_past for all. kv_index may be NULL only when n_batch <= 1 (one
  * batch at k/v); when given it is honoured for a single batch too (the last live sequence of a
  * VAD batch keeps its audio's slot, which need not be slot 0). */
+/* Positions [start, end) of one sequence's keys/values, at those rows of cache slot `slot`. */
+struct auris__kv_run {
+    int slot, start, end;
+};
+
 struct auris__attention {
     const float *q;
     const void *k, *v; /* kv_type elements */
@@ -47,6 +52,12 @@ struct auris__attention {
     int n_batch;
     const int *kv_index; /* [n_batch] */
     size_t kv_bstride;   /* elements between consecutive kv_index slots */
+    /* paged histories (self-attention after beam forks): when set, batch b's keys/values are
+     * the runs kv_runs[kv_run_off[b] .. kv_run_off[b+1]), which cover [0, n_kv) in order, each
+     * at k/v + slot * kv_bstride with rows by position, and kv_index is not read. Runs start
+     * at multiples of 4; up to 16 query rows get the bits one slot holding it all would give. */
+    const struct auris__kv_run *kv_runs;
+    const int *kv_run_off; /* [n_batch + 1] */
     size_t kv_hstride;   /* elements between heads' K/V: 0 (heads are column slices, head h
                           * at column h * d_head) or, head-major [n_head][n_kv][ldk], the
                           * distance from one head's rows to the next (auris__attention_run

@@ -709,6 +709,96 @@ static void test_nn_batch_and_reorder(void **state)
     tiny_free(t);
 }
 
+/* seq[0..n) decoded alone from an empty cache in calls of calls[0], calls[1], ... tokens (the
+ * call structure of a batched run); the logits of its last position */
+static void replay(struct auris__nn_state *st, const int *seq, const int *calls, float *out)
+{
+    auris__decoder_reset(st);
+    for (int i = 0, at = 0; calls[i]; at += calls[i++]) {
+        int row = calls[i] - 1;
+        assert_int_equal(auris__decode(st, seq + at, calls[i], &row, 1, out), AURIS_OK);
+    }
+}
+
+/* Beams that fork and die at every step share their pages (kvcache.c) instead of copies. Each
+ * sequence's logits must stay bit for bit those of its own history decoded alone, over forks at
+ * page boundaries and inside pages, many slots per history, and then the survivor alone (one
+ * step of one token, one of two). */
+static void test_nn_paged_beams(void **state)
+{
+    (void)state;
+    struct tiny *t = tiny_model();
+    const auris_model *m = &t->model;
+    const int NV = m->dims.n_vocab, NB = 5, L = m->dims.n_text_ctx;
+    struct auris__nn_state st, alone;
+    struct auris_error err = {0};
+    assert_int_equal(auris__nn_state_init(&st, m, 2, &err), AURIS_OK);
+    assert_int_equal(auris__nn_state_init(&alone, m, 2, &err), AURIS_OK);
+    float *mel = tvec(t, (size_t)m->dims.n_mels * 2 * m->dims.n_audio_ctx, 0.0f, 1.0f);
+    assert_int_equal(auris__encode(&st, mel), AURIS_OK);
+    assert_int_equal(auris__encode(&alone, mel), AURIS_OK);
+    assert_int_equal(auris__nn_reserve(&st, NB, &err), AURIS_OK);
+
+    int hist[5][48], tmp[5][48], calls[48] = {3}, n_calls = 1, len = 3;
+    float *got = malloc((size_t)NB * NV * sizeof *got), *want = malloc((size_t)NV * sizeof *want);
+    assert_non_null(got);
+    assert_non_null(want);
+    for (int b = 0; b < NB; b++)
+        hist[b][0] = 3, hist[b][1] = 4, hist[b][2] = 5;
+    auris__decoder_reset(&st);
+    int row = 2, r0 = 0, max_slots = 1;
+    assert_int_equal(auris__decode_batch(&st, 1, hist[0], 3, &row, 1, got), AURIS_OK);
+    assert_int_equal(auris__kv_reorder(&st, NB, (int[]){0, 0, 0, 0, 0}), AURIS_OK);
+    uint32_t x = 12345u;
+    for (; len < L - 4; len++) {
+        int step[5];
+        for (int b = 0; b < NB; b++)
+            step[b] = hist[b][len] = (int)((len * 7 + b * 3 + (x >> 7)) % 19u);
+        calls[n_calls++] = 1;
+        calls[n_calls] = 0;
+        assert_int_equal(auris__decode_batch(&st, NB, step, 1, &r0, 1, got), AURIS_OK);
+        for (int b = 0; b < NB; b++) {
+            replay(&alone, hist[b], calls, want);
+            if (memcmp(got + (size_t)b * NV, want, (size_t)NV * sizeof *want) != 0)
+                fail_msg("position %d: sequence %d differs from its history alone", len, b);
+        }
+        int src[5], off[AURIS__NN_MAX_SEQ + 1];
+        for (int b = 0; b < NB; b++) { /* a fork or two per step, the rest shuffled */
+            x = x * 1103515245u + 12345u;
+            src[b] = b < 2 ? (int)((x >> 9) % 2u) : (int)((x >> 9) % (unsigned)NB);
+        }
+        for (int b = 0; b < NB; b++)
+            memcpy(tmp[b], hist[src[b]], sizeof tmp[b]);
+        memcpy(hist, tmp, sizeof hist);
+        assert_int_equal(auris__kv_reorder(&st, NB, src), AURIS_OK);
+        const struct auris__kv_run *runs = auris__kv_runs(&st, st.n_past, off);
+        for (int b = 0; runs && b < NB; b++)
+            max_slots = AURIS_MAX(max_slots, off[b + 1] - off[b]);
+    }
+    assert_true(max_slots >= 3); /* histories did spread over several slots */
+
+    /* the last sequence alone, its history in pieces: one token, then two at once */
+    assert_int_equal(auris__kv_reorder(&st, 1, (int[]){NB - 1}), AURIS_OK);
+    int one[1] = {hist[NB - 1][len] = 7}, two[2] = {hist[NB - 1][len + 1] = 8,
+                                                      hist[NB - 1][len + 2] = 9};
+    int rows2[2] = {1, 0};
+    calls[n_calls++] = 1;
+    calls[n_calls] = 0;
+    assert_int_equal(auris__decode(&st, one, 1, &r0, 1, got), AURIS_OK);
+    replay(&alone, hist[NB - 1], calls, want);
+    assert_memory_equal(got, want, (size_t)NV * sizeof *want);
+    calls[n_calls++] = 2;
+    calls[n_calls] = 0;
+    assert_int_equal(auris__decode(&st, two, 2, rows2, 1, got), AURIS_OK);
+    replay(&alone, hist[NB - 1], calls, want);
+    assert_memory_equal(got, want, (size_t)NV * sizeof *want);
+    free(got);
+    free(want);
+    auris__nn_state_free(&st);
+    auris__nn_state_free(&alone);
+    tiny_free(t);
+}
+
 /* Per-audio cross K/V (the VAD batch): two audios in batch slots 0 and 1, decoded together;
  * then sequence 0 ends and sequence 1 goes on alone. The survivor must keep attending to its
  * own audio in slot 1, not to slot 0's (attention_run once ignored kv_index for one batch). */
@@ -772,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_initial_tokens),
         cmocka_unit_test(test_prefix_in_decoding),
         cmocka_unit_test(test_nn_batch_and_reorder),
+        cmocka_unit_test(test_nn_paged_beams),
         cmocka_unit_test(test_nn_batch_cross_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
