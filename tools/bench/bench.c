@@ -15,8 +15,9 @@
  * and GB/s are those figures over the medians. Beam 5 (decode_ms_per_step_beam5, timed in the
  * same runs right after the greedy pass) is one step for all five beams: the network pass of
  * the five rows and the KV-cache reorder (one beam duplicated per step), without the
- * vocabulary math; its bytes count the weights and cross K/V once and five self-attention
- * caches, and decode_beam5_ratio is its time over the greedy token's.
+ * vocabulary math; its bytes count the weights and cross K/V once and the self-attention rows
+ * the beams hold (one shared history and a few pages each: see decode_bytes), and
+ * decode_beam5_ratio is its time over the greedy token's.
  */
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -69,7 +70,9 @@ static double tensor_bytes(const struct auris__tensor *t, double count)
 }
 
 /* Bytes one decoding step of n_seq sequences reads, averaged over positions 0 .. positions-1:
- * the weights and cross K/V once, each sequence's self K/V. */
+ * the weights and cross K/V once, and the self K/V the sequences hold: beam_pass's beams all
+ * descend from beam 0 of four steps before, so they share one history (kvcache.c) and each of
+ * the others owns only its last positions, fewer than two pages of them. */
 static double decode_bytes(const auris_model *m, int positions, int n_seq, double cross_bytes)
 {
     const struct auris_model_dims *d = &m->dims;
@@ -83,7 +86,8 @@ static double decode_bytes(const auris_model *m, int positions, int n_seq, doubl
             total += tensor_bytes(sq_w[i], sq);
         total += tensor_bytes(&b->mlp0_w, 4.0 * sq) + tensor_bytes(&b->mlp2_w, 4.0 * sq);
         total += (6.0 * n + 6.0 * n + 5.0 * n) * 4.0;   /* 3 norms, 6 attention + 2 MLP biases */
-        total += n_seq * 2.0 * n * 4.0 * (positions + 1) / 2.0; /* self K/V, on average */
+        /* self K/V, on average over the positions */
+        total += 2.0 * n * 4.0 * ((positions + 1) / 2.0 + (n_seq - 1) * 2.0 * AURIS__KV_PAGE);
         total += 2.0 * T * n * cross_bytes;             /* cross K/V */
     }
     return total;
