@@ -39,6 +39,9 @@ struct auris_session {
     const auris_model *model;
     struct auris__nn_state nn;
     float *mel_window;   /* [n_mels][3000] */
+    float *mel_encoded;  /* [n_mels][3000] the input of auris__session_encode's last encoder run */
+    uint64_t encoded_at; /* nn.n_encodes right after that run (0: none); any other encoder run
+                          * since (bench, the VAD batch) makes them differ */
     float *logits;       /* [2][n_vocab]: last position, and the <|startoftranscript|> position */
     float *logprobs;     /* [n_vocab] */
     int *tokens;         /* [n_text_ctx + 1] the running sequence */
@@ -188,6 +191,14 @@ void auris__decode_top_k(const float *x, int n, int k, int *idx /* [k] */);
 
 /* The value a Python float parsed from the shortest decimal spelling of f would have. */
 double auris__py_float(float f);
+
+/* auris__encode(&s->nn, s->mel_window), skipped when the window holds what this session's
+ * encoder ran on last and nothing has encoded since: the features are still in s->nn. The
+ * reference encodes twice when it detects the language of a file of 30 s or more (the first
+ * 30 s of the mel for detect_language, then the same frames as the first window); this runs
+ * the encoder once, with the same bits. The decoder cache is emptied either way. Errors: as
+ * auris__encode. (session.c) */
+enum auris_err auris__session_encode(struct auris_session *s);
 
 /* Language probabilities from the encoded window: probs[0..n_langs-1]; returns best index
  * (language.c). */

@@ -503,6 +503,7 @@ enum auris_err auris__encode(struct auris__nn_state *st, const float *mel)
         auris__par_for(pool, (size_t)T, 64, xstore_rows, &xv);
     }
     st->n_past = 0;
+    st->n_encodes++;
     return AURIS_OK;
 }
 

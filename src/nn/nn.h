@@ -37,6 +37,7 @@ struct auris__nn_state {
     void *cross_v;       /* [n_text_layer][n_text_head][n_audio_ctx][d_head]  one step reads
                           * each head's block front to back */
     enum auris__dtype cross_type;
+    uint64_t n_encodes;  /* auris__encode runs that succeeded: enc_x and cross K/V are the last's */
 
     /* self-attention KV cache, one slot per sequence */
     float *self_k;       /* [n_text_layer][n_slots][n_text_ctx][n_text_state] */

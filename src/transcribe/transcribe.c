@@ -201,7 +201,7 @@ static enum auris_err detect_on_mel(auris_session *s, const float *mel, int n_fr
         return auris__fail(err, AURIS_ERR_UNSUPPORTED,
                            "language detection needs a multilingual model");
     auris__window_from(mel, m->dims.n_mels, n_frames, 0, n_frames, s->mel_window);
-    enum auris_err rc = auris__encode(&s->nn, s->mel_window);
+    enum auris_err rc = auris__session_encode(s);
     if (rc != AURIS_OK)
         return auris__fail(err, rc, "encoder failed");
     int best = auris__detect_language_encoded(s, probs);
@@ -538,7 +538,7 @@ static enum auris_err run_window(struct loop *L, int seek, int segment_size, int
     if (L->p->should_abort && L->p->should_abort(L->p->user))
         return auris__fail(err, AURIS_ERR_CANCELLED, "cancelled by the abort callback");
     auris__window_from(L->mel, m->dims.n_mels, L->n_frames, seek, segment_size, s->mel_window);
-    enum auris_err rc = auris__encode(&s->nn, s->mel_window);
+    enum auris_err rc = auris__session_encode(s); /* detection may have encoded it already */
     if (rc != AURIS_OK)
         return auris__fail(err, rc, "encoder failed");
     if ((rc = set_prompt(L, err)) != AURIS_OK)

@@ -799,6 +799,47 @@ static void test_nn_paged_beams(void **state)
     tiny_free(t);
 }
 
+/* The encoder runs once for a window encoded twice in a row (language detection, then the first
+ * window of a long file), again for another window or after any other encoder run, and the
+ * features it keeps are those a fresh run gives. */
+static void test_session_encode_once(void **state)
+{
+    (void)state;
+    struct tiny *t = tiny_model();
+    const auris_model *m = &t->model;
+    auris_session *s = NULL;
+    struct auris_error err = {0};
+    assert_int_equal(auris_session_create(m, NULL, &s, &err), AURIS_OK);
+    size_t n_mel = (size_t)m->dims.n_mels * AURIS_N_FRAMES;
+    float *a = tvec(t, n_mel, 0.0f, 1.0f), *b = tvec(t, n_mel, 0.5f, 1.0f);
+    size_t cross = (size_t)m->dims.n_text_layer * m->dims.n_audio_ctx * m->dims.n_text_state * 2;
+    uint16_t *want = malloc(cross);
+    assert_non_null(want);
+    memcpy(s->mel_window, a, n_mel * sizeof(float));
+    assert_int_equal(auris__session_encode(s), AURIS_OK);
+    assert_int_equal(s->nn.n_encodes, 1);
+    memcpy(want, s->nn.cross_k, cross);
+    s->nn.n_past = 3;
+    assert_int_equal(auris__session_encode(s), AURIS_OK); /* the same window: kept */
+    assert_int_equal(s->nn.n_encodes, 1);
+    assert_int_equal(s->nn.n_past, 0);
+    memcpy(s->mel_window, b, n_mel * sizeof(float));
+    assert_int_equal(auris__session_encode(s), AURIS_OK); /* another window */
+    assert_int_equal(s->nn.n_encodes, 2);
+    memcpy(s->mel_window, a, n_mel * sizeof(float));
+    assert_int_equal(auris__session_encode(s), AURIS_OK);
+    assert_int_equal(s->nn.n_encodes, 3);
+    assert_memory_equal(s->nn.cross_k, want, cross);
+    assert_int_equal(auris__encode(&s->nn, b), AURIS_OK); /* someone else's run */
+    memcpy(s->mel_window, a, n_mel * sizeof(float));
+    assert_int_equal(auris__session_encode(s), AURIS_OK);
+    assert_int_equal(s->nn.n_encodes, 5);
+    assert_memory_equal(s->nn.cross_k, want, cross);
+    free(want);
+    auris_session_free(s);
+    tiny_free(t);
+}
+
 /* Per-audio cross K/V (the VAD batch): two audios in batch slots 0 and 1, decoded together;
  * then sequence 0 ends and sequence 1 goes on alone. The survivor must keep attending to its
  * own audio in slot 1, not to slot 0's (attention_run once ignored kv_index for one batch). */
@@ -862,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_initial_tokens),
         cmocka_unit_test(test_prefix_in_decoding),
         cmocka_unit_test(test_nn_batch_and_reorder),
+        cmocka_unit_test(test_session_encode_once),
         cmocka_unit_test(test_nn_paged_beams),
         cmocka_unit_test(test_nn_batch_cross_slots),
     };
