@@ -17,7 +17,8 @@
 # last timestamp, which the next window re-decodes, are not counted); whisper-cli's windows are its
 # "encode" runs and its tokens its single-token "decode" runs plus one per window (the first token
 # comes from the prompt pass). On random weights the texts differ, so compare per window and
-# per token. Wall time and peak RSS come from GNU time (/usr/bin/time) and include model loading.
+# per token; with real weights "same_text" says whether the two transcripts (round 1's, lower
+# case, punctuation dropped, words rejoined) are identical, and "words" counts each one's words. Wall time and peak RSS come from GNU time (/usr/bin/time) and include model loading.
 set -euo pipefail
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -75,6 +76,8 @@ rounds = int(rounds)
 def gtime(path):
     t = open(path).read().split()
     return float(t[t.index("wall") + 1]), int(t[t.index("rss_kb") + 1]) / 1024
+def words(text):
+    return re.sub(r"[^\w' ]+", " ", text.lower()).split()
 def summary(rows):
     m = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     m["ms_per_window"] = round(1e3 * m["wall_s"] / m["windows"], 1) if m["windows"] else None
@@ -86,6 +89,8 @@ for r in range(1, rounds + 1):
     segs = json.load(open(f"{tmp}/a.{r}/{stem}.json"))["segments"]
     rows.append({"wall_s": wall, "peak_rss_mb": rss, "windows": len({s["seek"] for s in segs}),
                  "tokens": sum(len(s["tokens"]) for s in segs)})
+    if r == 1:
+        a_words = words(" ".join(s["text"] for s in segs))
 out = {"model": model, "auris_model": amodel, "audio": audio, "threads": int(threads),
        "rounds": rounds, "auris": summary(rows)}
 if wc:
@@ -99,11 +104,15 @@ if wc:
         windows = runs("encode")
         rows.append({"wall_s": wall, "peak_rss_mb": rss, "windows": windows,
                      "tokens": runs("decode") + windows})
+        if r == 1: # whisper-cli's transcript lines: "[00:00:00.000 --> 00:00:05.000]  text"
+            w_words = words(" ".join(re.findall(r"^\[[\d:.]+ --> [\d:.]+\]\s*(.*)$", log, re.M)))
     w = summary(rows)
     w["binary"] = wc
     out["whisper_cpp"] = w
     a = out["auris"]
     out["ratios"] = {k: round(w[k] / a[k], 2) for k in ("wall_s", "ms_per_window", "ms_per_token", "peak_rss_mb")
                      if w.get(k) and a.get(k)}
+    out["same_text"] = a_words == w_words
+    out["words"] = {"auris": len(a_words), "whisper_cpp": len(w_words)}
 print(json.dumps(out))
 PY
