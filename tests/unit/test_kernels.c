@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kernels/kernels.h"
@@ -200,6 +201,48 @@ static void test_gemm_all_isas(void **state)
     assert_int_equal(auris__kernels_force("no-such-isa"), -1);
     assert_int_equal(auris__kernels_force(NULL), 0);
     auris__pool_free(pool);
+}
+
+/* A column of C gets the same bits whether the ISA's full micro-kernel computes it or one of
+ * its last-panel parts (AVX2: 16 or 8 of 24 columns, stored straight to C) or the edge tile:
+ * products over the first N of 48 B rows equal the 48-row product's first N columns, bit for
+ * bit, f32 and f16 B, with K over two depth slices (the second accumulates into C). */
+static void test_gemm_panel_tails_bit_identical(void **state)
+{
+    (void)state;
+    enum { M = 36, NF = 48, K = 300 };
+    static const int tails[] = {40, 32, 28, 25};
+    const uint32_t rng_saved = rng_state; /* the later tests keep the inputs they always had */
+    float *A = rand_buf((size_t)M * K), *Bf = rand_buf((size_t)NF * K);
+    uint16_t *Bh = malloc((size_t)NF * K * sizeof *Bh);
+    float *full = malloc((size_t)M * NF * sizeof *full);
+    float *part = malloc((size_t)M * NF * sizeof *part);
+    assert_true(Bh && full && part);
+    for (size_t i = 0; i < (size_t)NF * K; i++)
+        Bh[i] = auris__f32_to_f16(Bf[i]);
+    FOR_EACH_ISA(isa) {
+        for (int h = 0; h < 2; h++) {
+            const void *B = h ? (const void *)Bh : (const void *)Bf;
+            enum auris__dtype bt = h ? AURIS_DT_F16 : AURIS_DT_F32;
+            auris__gemm_nt(NULL, M, NF, K, A, K, B, bt, K, NULL, full, NF);
+            for (size_t t = 0; t < AURIS_ARRAY_LEN(tails); t++) {
+                int n = tails[t];
+                auris__gemm_nt(NULL, M, n, K, A, K, B, bt, K, NULL, part, NF);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < n; j++)
+                        if (memcmp(&part[i * NF + j], &full[i * NF + j], sizeof(float)))
+                            fail_msg("%s %s N %d: C[%d][%d] = %.9g, with N 48 %.9g", isa,
+                                     h ? "f16" : "f32", n, i, j, (double)part[i * NF + j],
+                                     (double)full[i * NF + j]);
+            }
+        }
+    }
+    free(A);
+    free(Bf);
+    free(Bh);
+    free(full);
+    free(part);
+    rng_state = rng_saved;
 }
 
 /* B of type bt (BF16 or Q8_0) built from random values, with its exact f32 image Bf. */
@@ -577,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_pool_exactly_once),
         cmocka_unit_test(test_gemm_degenerate),
         cmocka_unit_test(test_gemm_all_isas),
+        cmocka_unit_test(test_gemm_panel_tails_bit_identical),
         cmocka_unit_test(test_gemm_large),
         cmocka_unit_test(test_softmax_all_isas),
         cmocka_unit_test(test_gemm_bf16_q8_0),
