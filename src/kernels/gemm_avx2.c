@@ -28,6 +28,14 @@
         c2 = _mm256_fmadd_ps(x, b2, c2);                                                      \
     } while (0)
 
+/* The same for the first two B vectors (kernel_4x16_nr24). */
+#define ROW2(ap, c0, c1)                                                                      \
+    do {                                                                                      \
+        __m256 x = _mm256_broadcast_ss((ap) + k);                                             \
+        c0 = _mm256_fmadd_ps(x, b0, c0);                                                      \
+        c1 = _mm256_fmadd_ps(x, b1, c1);                                                      \
+    } while (0)
+
 #define STORE_VEC(cr, r)                                                                      \
     do {                                                                                      \
         if (acc)                                                                              \
@@ -86,19 +94,11 @@ static void kernel_4x16_nr24(int kc, const float *restrict a, int lda, const flo
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
-        x = _mm256_broadcast_ss(a0p + k);
-        c00 = _mm256_fmadd_ps(x, b0, c00);
-        c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1p + k);
-        c10 = _mm256_fmadd_ps(x, b0, c10);
-        c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2p + k);
-        c20 = _mm256_fmadd_ps(x, b0, c20);
-        c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3p + k);
-        c30 = _mm256_fmadd_ps(x, b0, c30);
-        c31 = _mm256_fmadd_ps(x, b1, c31);
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        ROW2(a0p, c00, c01);
+        ROW2(a1p, c10, c11);
+        ROW2(a2p, c20, c21);
+        ROW2(a3p, c30, c31);
         b += 24;
     }
     float *r0 = c, *r1 = c + ldc, *r2 = c + 2 * (size_t)ldc, *r3 = c + 3 * (size_t)ldc;
@@ -133,6 +133,7 @@ static void kernel_4x8_nr24(int kc, const float *restrict a, int lda, const floa
     STORE_VEC(c + 3 * (size_t)ldc, c3);
 }
 #undef ROW3
+#undef ROW2
 #undef STORE_VEC
 
 static inline void transpose8(__m256 r[8])
