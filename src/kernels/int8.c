@@ -222,7 +222,8 @@ void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float 
         return;
     j.n_mblk = (M + j.mb - 1) / j.mb;
     const int nt = auris__pool_size(pool);
-    j.nb = 256;
+    /* all columns per task when there are row blocks enough: each row is then quantized once */
+    j.nb = (N + I8_NB - 1) / I8_NB * I8_NB;
     while (j.nb > I8_NB && nt > 1 && j.n_mblk * ((N + j.nb - 1) / j.nb) < 4 * nt)
         j.nb /= 2;
     const int n_tasks = j.n_mblk * ((N + j.nb - 1) / j.nb);

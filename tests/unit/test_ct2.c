@@ -163,6 +163,52 @@ static void test_i8_saturate(void **state)
     assert_int_equal(sat, 32767 - 399 - 128 * (127 + 127 + 127 - 3));
 }
 
+/* The ISA dot kernels at the ends of the int8 range: W with -128 and +-127, A with +-127 (the
+ * quantizer's range), every row-tile shape (8, 4 and 1-3 rows) and K tails, against the
+ * portable kernel; the AVX2 sign trick must neither saturate nor wrap. */
+static void test_i8_dot_extremes(void **state)
+{
+    (void)state;
+#if defined(AURIS_HAVE_X86)
+    if (auris__kernels_force("avx2") != 0) {
+        auris__kernels_force(NULL);
+        skip();
+    }
+    auris__kernels_force(NULL);
+    enum { MAXM = 13, MAXN = 5, MAXK = 100 };
+    int8_t A[MAXM * MAXK], W[MAXN * MAXK];
+    int32_t want[MAXM * MAXN], got[MAXM * MAXN];
+    static const int8_t wv[] = {-128, 127, -127, -128, 1, 0};
+    static const int8_t av[] = {127, -127, -127, 127, 0, -1};
+    for (int i = 0; i < MAXM * MAXK; i++)
+        A[i] = i % 9 == 8 ? (int8_t)(frand() * 127.0f) : av[(i / 3) % 6];
+    for (int i = 0; i < MAXN * MAXK; i++)
+        W[i] = i % 7 == 6 ? (int8_t)(frand() * 127.0f) : wv[i % 6];
+    static const int ks[] = {32, 64, 65, 95, 100};
+    for (int M = 1; M <= MAXM; M++)
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            const int K = ks[ki];
+            auris__i8_dot_generic(M, MAXN, K, A, MAXK, W, MAXK, want, MAXN);
+            auris__i8_dot_avx2(M, MAXN, K, A, MAXK, W, MAXK, got, MAXN);
+            for (int i = 0; i < M * MAXN; i++)
+                if (got[i] != want[i])
+                    fail_msg("avx2 M%d K%d: [%d][%d] %d != %d", M, K, i / MAXN, i % MAXN, got[i],
+                             want[i]);
+        }
+    /* the largest pair the sign trick forms: 128 * 127 twice, one sign */
+    int8_t a2[32], w2[32];
+    for (int k = 0; k < 32; k++) {
+        a2[k] = k % 2 ? -127 : 127;
+        w2[k] = k % 2 ? 127 : -128;
+    }
+    int32_t c = 0;
+    auris__i8_dot_avx2(1, 1, 32, a2, 32, w2, 32, &c, 1);
+    assert_int_equal(c, 32 * -128 * 127 / 2 + 16 * -127 * 127);
+#else
+    skip();
+#endif
+}
+
 /* The gemm_nt hook and the dtype helpers treat AURIS_DT_I8R as a descriptor. */
 static void test_i8_hooks(void **state)
 {
@@ -391,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_i8_twins),
         cmocka_unit_test(test_i8_hooks),
         cmocka_unit_test(test_i8_saturate),
+        cmocka_unit_test(test_i8_dot_extremes),
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_truncated),
         cmocka_unit_test(test_parse_hostile),
