@@ -7,7 +7,8 @@
 #
 # Environment: AURIS (the auris binary, default build/auris), WHISPER_BENCH (a whisper-bench
 # binary; unset: only auris is measured, and the script says so), THREADS (default 2), RUNS
-# (auris bench --runs per round, default 1). It builds nothing and downloads nothing.
+# (auris bench --runs per round, default 1), COMPUTE_TYPE (auris bench --compute_type, e.g.
+# int8; default: the model's own). It builds nothing and downloads nothing.
 # Figures read: auris's JSON line (encode_ms, decode_ms_per_token, ...) and whisper-bench's
 # "encode time" / "decode time" lines (the "ms per run" figure; older versions print only a
 # total, used as is). whisper-bench's decode line is its 256 single-token steps, like auris's;
@@ -42,7 +43,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for ((r = 1; r <= rounds; r++)); do
     load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
-    "$auris" bench --model "$model" --threads "$threads" --runs "$runs" > "$tmp/auris.$r.json"
+    "$auris" bench --model "$model" --threads "$threads" --runs "$runs" \
+        ${COMPUTE_TYPE:+--compute_type "$COMPUTE_TYPE"} > "$tmp/auris.$r.json"
     echo "round $r (load $load): auris $(cat "$tmp/auris.$r.json")" >&2
     if [[ -n "$wb" ]]; then
         "$wb" -m "$model" -t "$threads" > "$tmp/wb.$r.txt" 2>&1 ||
