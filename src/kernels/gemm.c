@@ -185,6 +185,27 @@ static int cpu_has_avx512(void)
 #endif
 }
 
+/* AVX-512 (above) plus AVX512_VNNI (CPUID 7.0 ECX bit 11): int8.c's VPDPBUSD kernel. Asked
+ * on every int8 product, so the answer is read once (CPUID exits a VM: microseconds). */
+static _Atomic int g_vnni = -1;
+
+int auris__cpu_has_avx512vnni(void)
+{
+    int v = g_vnni;
+    if (v < 0) {
+        v = 0;
+#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+        if (cpu_has_avx512()) {
+            unsigned a, b, c, d;
+            __cpuid_count(7, 0, a, b, c, d);
+            v = (c >> 11) & 1;
+        }
+#endif
+        g_vnni = v;
+    }
+    return v;
+}
+
 static const struct auris__isa *isa_by_name(const char *name)
 {
     if (name && strcmp(name, "generic") == 0)

@@ -36,7 +36,9 @@ void auris__i8_quantize_tail(const float *x, int k0, int K, float scale, int8_t 
         float t = x[k] * scale;
         t = t - (-128.0f);
         t = nearbyintf(t); /* the default rounding mode: to nearest, ties to even */
-        t = t < 0.0f ? 0.0f : t > 255.0f ? 255.0f : t;
+        /* finite rows never fall below 1 (|x * scale| <= 127); NaN goes to 1 as in the AVX2
+         * maxps, so no path makes -128, which the AVX2 dot kernel's sign trick excludes */
+        t = t >= 1.0f ? (t <= 255.0f ? t : 255.0f) : 1.0f;
         q[k] = (int8_t)((int)t - 128);
     }
 }
@@ -190,6 +192,8 @@ static auris__i8_dot_fn pick_dot(void)
 {
     const int sat = auris__i8_saturate();
 #if defined(AURIS_HAVE_X86)
+    if (!sat && strcmp(auris__kernels_isa(), "avx512") == 0 && auris__cpu_has_avx512vnni())
+        return auris__i8_dot_avx512vnni;
     if (strcmp(auris__kernels_isa(), "generic") != 0) /* every other level includes AVX2 */
         return sat ? auris__i8_dot_sat_avx2 : auris__i8_dot_avx2;
 #endif
@@ -225,7 +229,7 @@ void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float 
     /* all columns per task when there are row blocks enough: each row is then quantized once */
     j.nb = (N + I8_NB - 1) / I8_NB * I8_NB;
     while (j.nb > I8_NB && nt > 1 && j.n_mblk * ((N + j.nb - 1) / j.nb) < 4 * nt)
-        j.nb /= 2;
+        j.nb = (j.nb / 2 + I8_NB - 1) / I8_NB * I8_NB; /* whole int32 tiles */
     const int n_tasks = j.n_mblk * ((N + j.nb - 1) / j.nb);
     if (pool && nt > 1 && n_tasks > 1) {
         auris__pool_run(pool, pool_task, &j, n_tasks);

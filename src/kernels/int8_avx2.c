@@ -6,11 +6,11 @@
  * activations in [-127, 127], can never saturate, so the sums equal the portable kernel's bit
  * for bit. Measured on Zen 3 (standalone, one thread, data in L1/L2): 19-20 products per
  * cycle, against 13-16 for vpmovsxbw + vpmaddwd with A pre-widened to int16 (twice the bytes
- * of A per product) and ~11 for widening both operands in the loop (the first version). VNNI
- * (vpdpbusd) is the speed issue's next step.
+ * of A per product) and ~11 for widening both operands in the loop (the first version). CPUs
+ * with AVX-512 VNNI use int8_avx512vnni.c instead.
  * Invariants: compiled with -mavx2 (CMake does this for *_avx2.c) and reached only after the
- * run-time ISA check; unaligned loads only; tails (rows, K % 32) handled in place; A's values are the quantizer's
- * (-127..127), W may hold -128.
+ * run-time ISA check; unaligned loads only; tails (rows, K % 32) handled in place; A's values
+ * are the quantizer's (-127..127), W may hold -128.
  */
 #include "kernels/int8_impl.h"
 
@@ -134,7 +134,8 @@ void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const 
 }
 
 /* As auris__i8_quantize_row_generic: max |x| (exact in any order), scale = 127 / amax, then
- * per value (x * scale) + 128 rounded to nearest even (vroundps), clamped to [0, 255], minus 128. */
+ * per value (x * scale) + 128 rounded to nearest even (vroundps), clamped to [1, 255] (maxps
+ * returns its second operand, 1, for NaN), minus 128. */
 float auris__i8_quantize_row_avx2(const float *x, int K, int8_t *q)
 {
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -153,7 +154,7 @@ float auris__i8_quantize_row_avx2(const float *x, int K, int8_t *q)
     }
     const float scale = amax != 0.0f ? 127.0f / amax : 1.0f;
     const __m256 vs = _mm256_set1_ps(scale), v128 = _mm256_set1_ps(128.0f);
-    const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+    const __m256 lo = _mm256_set1_ps(1.0f), hi = _mm256_set1_ps(255.0f);
     const __m256i off = _mm256_set1_epi32(128);
     for (k = 0; k + 8 <= K; k += 8) {
         __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + k), vs);

@@ -11,7 +11,7 @@
 
 #include "kernels/kernels.h"
 
-#define AURIS__I8_MAX_K 131072 /* 127 * 127 * K stays below 2^31 */
+#define AURIS__I8_MAX_K 131072 /* 127 * 128 * K stays below 2^31 (W may hold -128) */
 
 /* C[M][N] (row stride ldc) = A[M][K] . W[N][K]^T, rows of A and W with strides lda, ldw. */
 typedef void (*auris__i8_dot_fn)(int M, int N, int K, const int8_t *A, size_t lda,
@@ -29,6 +29,10 @@ void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const 
                         size_t ldw, int32_t *C, size_t ldc);
 void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                             size_t ldw, int32_t *C, size_t ldc);
+/* AVX-512 VNNI (int8_avx512vnni.c): only when auris__cpu_has_avx512vnni() says so. */
+void auris__i8_dot_avx512vnni(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                              size_t ldw, int32_t *C, size_t ldc);
+int auris__cpu_has_avx512vnni(void);
 #endif
 
 /* Run-time quantization of a row and dequantization of int32 results (int8.c has the contract

@@ -163,20 +163,20 @@ static void test_i8_saturate(void **state)
     assert_int_equal(sat, 32767 - 399 - 128 * (127 + 127 + 127 - 3));
 }
 
-/* The ISA dot kernels at the ends of the int8 range: W with -128 and +-127, A with +-127 (the
- * quantizer's range), every row-tile shape (8, 4 and 1-3 rows) and K tails, against the
- * portable kernel; the AVX2 sign trick must neither saturate nor wrap. */
-static void test_i8_dot_extremes(void **state)
+typedef void (*i8_dot)(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                       size_t ldw, int32_t *C, size_t ldc);
+#if defined(AURIS_TEST_VNNI_PROBE)
+void auris__i8_dot_vnni_probe(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                              size_t ldw, int32_t *C, size_t ldc);
+#endif
+
+/* One dot kernel against the portable one at the ends of the int8 range: W with -128 and
+ * +-127, A with +-127 (the quantizer's range) and random values, every row-tile shape (8, 4,
+ * 2 and 1 rows and the rest), odd column counts and K tails. */
+static void check_dot(const char *name, i8_dot dot)
 {
-    (void)state;
-#if defined(AURIS_HAVE_X86)
-    if (auris__kernels_force("avx2") != 0) {
-        auris__kernels_force(NULL);
-        skip();
-    }
-    auris__kernels_force(NULL);
-    enum { MAXM = 13, MAXN = 5, MAXK = 100 };
-    int8_t A[MAXM * MAXK], W[MAXN * MAXK];
+    enum { MAXM = 19, MAXN = 5, MAXK = 200 };
+    static int8_t A[MAXM * MAXK], W[MAXN * MAXK];
     int32_t want[MAXM * MAXN], got[MAXM * MAXN];
     static const int8_t wv[] = {-128, 127, -127, -128, 1, 0};
     static const int8_t av[] = {127, -127, -127, 127, 0, -1};
@@ -184,29 +184,67 @@ static void test_i8_dot_extremes(void **state)
         A[i] = i % 9 == 8 ? (int8_t)(frand() * 127.0f) : av[(i / 3) % 6];
     for (int i = 0; i < MAXN * MAXK; i++)
         W[i] = i % 7 == 6 ? (int8_t)(frand() * 127.0f) : wv[i % 6];
-    static const int ks[] = {32, 64, 65, 95, 100};
+    static const int ks[] = {1, 32, 64, 65, 95, 128, 200};
     for (int M = 1; M <= MAXM; M++)
-        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-            const int K = ks[ki];
-            auris__i8_dot_generic(M, MAXN, K, A, MAXK, W, MAXK, want, MAXN);
-            auris__i8_dot_avx2(M, MAXN, K, A, MAXK, W, MAXK, got, MAXN);
-            for (int i = 0; i < M * MAXN; i++)
-                if (got[i] != want[i])
-                    fail_msg("avx2 M%d K%d: [%d][%d] %d != %d", M, K, i / MAXN, i % MAXN, got[i],
-                             want[i]);
+        for (int N = 1; N <= MAXN; N += 2)
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                const int K = ks[ki];
+                for (int i = 0; i < MAXM * MAXN; i++)
+                    got[i] = want[i] = -7; /* a store missed, or one past N, shows */
+                auris__i8_dot_generic(M, N, K, A, MAXK, W, MAXK, want, MAXN);
+                dot(M, N, K, A, MAXK, W, MAXK, got, MAXN);
+                for (int i = 0; i < MAXM * MAXN; i++)
+                    if (got[i] != want[i])
+                        fail_msg("%s M%d N%d K%d: [%d][%d] %d != %d", name, M, N, K, i / MAXN,
+                                 i % MAXN, got[i], want[i]);
+            }
+    /* the largest pairs, 2 * 128 * 127 of either sign (the AVX2 sign trick must not saturate),
+     * and sums at the K bound, where VNNI's offset sums wrap past 2^32 and come back */
+    static int8_t a2[AURIS__I8_MAX_K], w2[AURIS__I8_MAX_K];
+    static const struct {
+        int8_t a0, a1, w;
+        int K;
+        int32_t want;
+    } cases[] = {
+        {127, 127, -128, 64, 64 * 127 * -128}, {-127, -127, -128, 64, 64 * 127 * 128},
+        {127, -127, -128, 64, 0},               {127, 127, 127, AURIS__I8_MAX_K, 2114060288},
+        {127, 127, -128, AURIS__I8_MAX_K, -2130706432},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int K = cases[t].K;
+        for (int k = 0; k < K; k++) {
+            a2[k] = k % 64 < 32 ? cases[t].a0 : cases[t].a1; /* pairs (k, k+1) share a sign */
+            w2[k] = cases[t].w;
         }
-    /* the largest pair the sign trick forms: 128 * 127 twice, one sign */
-    int8_t a2[32], w2[32];
-    for (int k = 0; k < 32; k++) {
-        a2[k] = k % 2 ? -127 : 127;
-        w2[k] = k % 2 ? 127 : -128;
+        int32_t c = 0;
+        dot(1, 1, K, a2, (size_t)K, w2, (size_t)K, &c, 1);
+        if (c != cases[t].want)
+            fail_msg("%s: extreme case %zu: %d != %d", name, t, c, cases[t].want);
     }
-    int32_t c = 0;
-    auris__i8_dot_avx2(1, 1, 32, a2, 32, w2, 32, &c, 1);
-    assert_int_equal(c, 32 * -128 * 127 / 2 + 16 * -127 * 127);
-#else
-    skip();
+}
+
+/* Every ISA dot kernel this machine can run, and the VNNI kernel's probe build everywhere. */
+static void test_i8_dot_extremes(void **state)
+{
+    (void)state;
+    int ran = 0;
+#if defined(AURIS_HAVE_X86)
+    if (auris__kernels_force("avx2") == 0) {
+        check_dot("avx2", auris__i8_dot_avx2);
+        ran++;
+    }
+    auris__kernels_force(NULL);
+    if (auris__cpu_has_avx512vnni()) {
+        check_dot("avx512vnni", auris__i8_dot_avx512vnni);
+        ran++;
+    }
 #endif
+#if defined(AURIS_TEST_VNNI_PROBE)
+    check_dot("vnni probe", auris__i8_dot_vnni_probe);
+    ran++;
+#endif
+    if (!ran)
+        skip();
 }
 
 /* The gemm_nt hook and the dtype helpers treat AURIS_DT_I8R as a descriptor. */
