@@ -206,6 +206,29 @@ int auris__cpu_has_avx512vnni(void)
     return v;
 }
 
+/* AVX2 (above) plus AVX-VNNI, the VEX form (CPUID 7.1 EAX bit 4): int8.c's 256-bit kernel. */
+static _Atomic int g_avxvnni = -1;
+
+int auris__cpu_has_avxvnni(void)
+{
+    int v = g_avxvnni;
+    if (v < 0) {
+        v = 0;
+#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+        if (cpu_has_avx2()) {
+            unsigned a, b, c, d;
+            __cpuid_count(7, 0, a, b, c, d);
+            if (a >= 1) { /* leaf 7's highest subleaf */
+                __cpuid_count(7, 1, a, b, c, d);
+                v = (a >> 4) & 1;
+            }
+        }
+#endif
+        g_avxvnni = v;
+    }
+    return v;
+}
+
 static const struct auris__isa *isa_by_name(const char *name)
 {
     if (name && strcmp(name, "generic") == 0)

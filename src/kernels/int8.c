@@ -192,8 +192,11 @@ static auris__i8_dot_fn pick_dot(void)
 {
     const int sat = auris__i8_saturate();
 #if defined(AURIS_HAVE_X86)
-    if (!sat && strcmp(auris__kernels_isa(), "avx512") == 0 && auris__cpu_has_avx512vnni())
+    const char *isa = auris__kernels_isa();
+    if (!sat && strcmp(isa, "avx512") == 0 && auris__cpu_has_avx512vnni())
         return auris__i8_dot_avx512vnni;
+    if (!sat && strcmp(isa, "generic") != 0 && auris__cpu_has_avxvnni())
+        return auris__i8_dot_avxvnni;
     if (strcmp(auris__kernels_isa(), "generic") != 0) /* every other level includes AVX2 */
         return sat ? auris__i8_dot_sat_avx2 : auris__i8_dot_avx2;
 #endif

@@ -29,10 +29,14 @@ void auris__i8_dot_avx2(int M, int N, int K, const int8_t *A, size_t lda, const 
                         size_t ldw, int32_t *C, size_t ldc);
 void auris__i8_dot_sat_avx2(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                             size_t ldw, int32_t *C, size_t ldc);
-/* AVX-512 VNNI (int8_avx512vnni.c): only when auris__cpu_has_avx512vnni() says so. */
+/* AVX-512 VNNI and AVX-VNNI (int8_vnni.h): only when auris__cpu_has_avx512vnni() /
+ * auris__cpu_has_avxvnni() say so (gemm.c; each read once). */
 void auris__i8_dot_avx512vnni(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                               size_t ldw, int32_t *C, size_t ldc);
+void auris__i8_dot_avxvnni(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
+                           size_t ldw, int32_t *C, size_t ldc);
 int auris__cpu_has_avx512vnni(void);
+int auris__cpu_has_avxvnni(void);
 #endif
 
 /* Run-time quantization of a row and dequantization of int32 results (int8.c has the contract

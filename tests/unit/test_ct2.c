@@ -168,6 +168,8 @@ typedef void (*i8_dot)(int M, int N, int K, const int8_t *A, size_t lda, const i
 #if defined(AURIS_TEST_VNNI_PROBE)
 void auris__i8_dot_vnni_probe(int M, int N, int K, const int8_t *A, size_t lda, const int8_t *W,
                               size_t ldw, int32_t *C, size_t ldc);
+void auris__i8_dot_avxvnni_probe(int M, int N, int K, const int8_t *A, size_t lda,
+                                 const int8_t *W, size_t ldw, int32_t *C, size_t ldc);
 #endif
 
 /* One dot kernel against the portable one at the ends of the int8 range: W with -128 and
@@ -223,7 +225,7 @@ static void check_dot(const char *name, i8_dot dot)
     }
 }
 
-/* Every ISA dot kernel this machine can run, and the VNNI kernel's probe build everywhere. */
+/* Every ISA dot kernel this machine can run, and the VNNI kernels' probe builds everywhere. */
 static void test_i8_dot_extremes(void **state)
 {
     (void)state;
@@ -238,10 +240,15 @@ static void test_i8_dot_extremes(void **state)
         check_dot("avx512vnni", auris__i8_dot_avx512vnni);
         ran++;
     }
+    if (auris__cpu_has_avxvnni()) {
+        check_dot("avxvnni", auris__i8_dot_avxvnni);
+        ran++;
+    }
 #endif
 #if defined(AURIS_TEST_VNNI_PROBE)
-    check_dot("vnni probe", auris__i8_dot_vnni_probe);
-    ran++;
+    check_dot("avx512vnni probe", auris__i8_dot_vnni_probe);
+    check_dot("avxvnni probe", auris__i8_dot_avxvnni_probe);
+    ran += 2;
 #endif
     if (!ran)
         skip();
