@@ -188,19 +188,29 @@ static void pool_task(void *ctx, int task, int thread)
     task_on(j, task, auris__pool_scratch(j->pool, thread));
 }
 
-static auris__i8_dot_fn pick_dot(void)
+/* The dot kernel for the ISA level in use and the CPU's VNNI forms; *name says which. */
+static auris__i8_dot_fn pick_dot(const char **name)
 {
     const int sat = auris__i8_saturate();
 #if defined(AURIS_HAVE_X86)
     const char *isa = auris__kernels_isa();
     if (!sat && strcmp(isa, "avx512") == 0 && auris__cpu_has_avx512vnni())
-        return auris__i8_dot_avx512vnni;
+        return *name = "avx512vnni", auris__i8_dot_avx512vnni;
     if (!sat && strcmp(isa, "generic") != 0 && auris__cpu_has_avxvnni())
-        return auris__i8_dot_avxvnni;
-    if (strcmp(auris__kernels_isa(), "generic") != 0) /* every other level includes AVX2 */
-        return sat ? auris__i8_dot_sat_avx2 : auris__i8_dot_avx2;
+        return *name = "avxvnni", auris__i8_dot_avxvnni;
+    if (strcmp(isa, "generic") != 0) /* every other level includes AVX2 */
+        return sat ? (*name = "avx2-saturate", auris__i8_dot_sat_avx2)
+                   : (*name = "avx2", auris__i8_dot_avx2);
 #endif
-    return sat ? auris__i8_dot_sat_generic : auris__i8_dot_generic;
+    return sat ? (*name = "generic-saturate", auris__i8_dot_sat_generic)
+               : (*name = "generic", auris__i8_dot_generic);
+}
+
+const char *auris__i8_kernel(void)
+{
+    const char *name;
+    pick_dot(&name);
+    return name;
 }
 
 static int sizes_ok(int M, int N, int K, const float *A, int lda, const struct auris__i8r *B,
@@ -216,7 +226,8 @@ void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float 
 {
     if (!sizes_ok(M, N, K, A, lda, B, C, ldc))
         return;
-    struct i8_job j = {pick_dot(), auris__i8_quantize_row_generic, auris__i8_dequant_generic,
+    const char *name;
+    struct i8_job j = {pick_dot(&name), auris__i8_quantize_row_generic, auris__i8_dequant_generic,
                        M, N, K, A, lda, B, bias, C, ldc, acc, 0, 0, 0, pool};
 #if defined(AURIS_HAVE_X86)
     if (j.dot != auris__i8_dot_generic && j.dot != auris__i8_dot_sat_generic) {

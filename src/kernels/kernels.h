@@ -108,6 +108,10 @@ void auris__gemm_i8r(struct auris__pool *pool, int M, int N, int K, const float 
                      const struct auris__i8r *B, const float *bias, float *C, int ldc, int acc,
                      float *scratch);
 /* The portable twin (single-threaded, plain loops; same numbers bit for bit). */
+/* Which int8 dot kernel auris__gemm_i8r runs now: "avx512vnni", "avxvnni", "avx2" or
+ * "generic" ("-saturate" appended under AURIS_INT8_COMPAT=saturate). Static string. */
+const char *auris__i8_kernel(void);
+
 void auris__gemm_i8r_ref(int M, int N, int K, const float *A, int lda, const struct auris__i8r *B,
                          const float *bias, float *C, int ldc);
 /* out[0..k) = row `row` of W dequantized as CTranslate2 does: (float)q * (1 / scale). */

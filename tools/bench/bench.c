@@ -235,8 +235,8 @@ int cli_cmd_bench(int argc, char **argv)
         double cb = s->nn.cross_type == AURIS_DT_F16 ? 2.0 : 4.0; /* cross K/V element */
         double gflop = encode_flop(&m->dims) / 1e9, bytes = decode_bytes(m, positions, 1, cb);
         double bbytes = decode_bytes(m, positions, BENCH_BEAM, cb);
-        printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"compute_type\": \"%s\", "
-               "\"runs\": %d, "
+        printf("{\"model\": %s, \"threads\": %d, \"isa\": \"%s\", \"int8_kernel\": \"%s\", "
+               "\"compute_type\": \"%s\", \"runs\": %d, "
                "\"encode_ms\": %.1f, \"encode_gflop\": %.2f, \"encode_gflops\": %.1f, "
                "\"decode_mode\": \"greedy\", \"decode_ms_per_token\": %.3f, "
                "\"decode_positions\": %d, \"decode_mb_per_token\": %.2f, "
@@ -244,7 +244,7 @@ int cli_cmd_bench(int argc, char **argv)
                "\"decode_beam5_ratio\": %.2f, \"decode_mb_per_step_beam5\": %.2f, "
                "\"decode_gbps_beam5\": %.2f, \"peak_rss_mb\": %.1f}\n",
                model_json ? model_json : "null", auris__pool_size(s->nn.pool),
-               auris__kernels_isa(), auris_compute_type_name(auris_model_compute_type(m)), runs,
+               auris__kernels_isa(), auris__i8_kernel(), auris_compute_type_name(auris_model_compute_type(m)), runs,
                enc, gflop, enc > 0 ? gflop / (enc / 1e3) : 0.0,
                dec, positions, bytes / 1e6, dec > 0 ? bytes / 1e9 / (dec / 1e3) : 0.0, beam,
                dec > 0 ? beam / dec : 0.0, bbytes / 1e6,
