@@ -21,6 +21,7 @@
 #include "cli/models.h"
 #include "serve/serve.h"
 #include "cli/vad.h"
+#include "kernels/kernels.h"
 
 #include <auris.h>
 #include <ctype.h>
@@ -687,10 +688,11 @@ static int cmd_info(int argc, char **argv)
     printf("{\"n_mels\": %d, \"n_audio_ctx\": %d, \"n_audio_state\": %d, \"n_audio_head\": %d, "
            "\"n_audio_layer\": %d, \"n_vocab\": %d, \"n_text_ctx\": %d, \"n_text_state\": %d, "
            "\"n_text_head\": %d, \"n_text_layer\": %d, \"multilingual\": %s, "
-           "\"n_languages\": %d}\n",
+           "\"n_languages\": %d, \"isa\": \"%s\", \"int8_kernel\": \"%s\"}\n",
            d->n_mels, d->n_audio_ctx, d->n_audio_state, d->n_audio_head, d->n_audio_layer,
            d->n_vocab, d->n_text_ctx, d->n_text_state, d->n_text_head, d->n_text_layer,
-           auris_model_is_multilingual(m) ? "true" : "false", auris_model_n_languages(m));
+           auris_model_is_multilingual(m) ? "true" : "false", auris_model_n_languages(m),
+           auris_kernels_isa(), auris__i8_kernel());
     auris_model_free(m);
     return 0;
 }
