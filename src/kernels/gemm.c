@@ -185,48 +185,56 @@ static int cpu_has_avx512(void)
 #endif
 }
 
-/* AVX-512 (above) plus AVX512_VNNI (CPUID 7.0 ECX bit 11): int8.c's VPDPBUSD kernel. Asked
- * on every int8 product, so the answer is read once (CPUID exits a VM: microseconds). */
-static _Atomic int g_vnni = -1;
-
-int auris__cpu_has_avx512vnni(void)
+/* AVX512_VNNI (CPUID 7.0 ECX bit 11) on top of AVX-512 (above). */
+static int probe_avx512vnni(void)
 {
-    int v = g_vnni;
-    if (v < 0) {
-        v = 0;
 #if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
-        if (cpu_has_avx512()) {
-            unsigned a, b, c, d;
-            __cpuid_count(7, 0, a, b, c, d);
-            v = (c >> 11) & 1;
-        }
+    unsigned a, b, c, d;
+    if (!cpu_has_avx512())
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (c >> 11) & 1;
+#else
+    return 0;
 #endif
-        g_vnni = v;
-    }
+}
+
+/* AVX-VNNI, the VEX form (CPUID 7.1 EAX bit 4), on top of AVX2 (above). */
+static int probe_avxvnni(void)
+{
+#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+    unsigned a, b, c, d;
+    if (!cpu_has_avx2())
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1) /* leaf 7's highest subleaf */
+        return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+#else
+    return 0;
+#endif
+}
+
+/* probe() once per slot: int8.c asks on every product, and CPUID exits a VM (microseconds). */
+static int cached(_Atomic int *slot, int (*probe)(void))
+{
+    int v = *slot;
+    if (v < 0)
+        *slot = v = probe();
     return v;
 }
 
-/* AVX2 (above) plus AVX-VNNI, the VEX form (CPUID 7.1 EAX bit 4): int8.c's 256-bit kernel. */
-static _Atomic int g_avxvnni = -1;
+static _Atomic int g_avx512vnni = -1, g_avxvnni = -1;
+
+int auris__cpu_has_avx512vnni(void)
+{
+    return cached(&g_avx512vnni, probe_avx512vnni);
+}
 
 int auris__cpu_has_avxvnni(void)
 {
-    int v = g_avxvnni;
-    if (v < 0) {
-        v = 0;
-#if defined(AURIS_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
-        if (cpu_has_avx2()) {
-            unsigned a, b, c, d;
-            __cpuid_count(7, 0, a, b, c, d);
-            if (a >= 1) { /* leaf 7's highest subleaf */
-                __cpuid_count(7, 1, a, b, c, d);
-                v = (a >> 4) & 1;
-            }
-        }
-#endif
-        g_avxvnni = v;
-    }
-    return v;
+    return cached(&g_avxvnni, probe_avxvnni);
 }
 
 static const struct auris__isa *isa_by_name(const char *name)

@@ -67,8 +67,9 @@ static inline int32_t tail_dot(int k0, int K, const int8_t *a, const int8_t *w)
 #define SHUF(x, y, ...) __builtin_shuffle(x, y, (vu){__VA_ARGS__})
 #endif
 
-/* s[j] = the sum of c[j]'s lanes, j < 16. Each level halves the lanes per vector and doubles
- * the vectors per register, keeping their order. */
+/* One level of the lane-sum tree: lane groups of x then y, each group summed with its upper
+ * half, so each level halves the lanes per vector and doubles the vectors per register,
+ * keeping their order. */
 #if VNNI_BYTES == 64
 #define HALF8(x, y)                                                                              \
     (SHUF(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +                        \
@@ -82,36 +83,35 @@ static inline int32_t tail_dot(int k0, int K, const int8_t *a, const int8_t *w)
 #define HALF1(x, y)                                                                              \
     (SHUF(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +                     \
      SHUF(x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31))
-
-static inline void reduce16(const vi c[16], uint32_t s[16])
-{
-    vu l1[8], l2[4], l3[2];
-    for (int i = 0; i < 8; i++)
-        l1[i] = HALF8((vu)c[2 * i], (vu)c[2 * i + 1]);
-    for (int i = 0; i < 4; i++)
-        l2[i] = HALF4(l1[2 * i], l1[2 * i + 1]);
-    for (int i = 0; i < 2; i++)
-        l3[i] = HALF2(l2[2 * i], l2[2 * i + 1]);
-    const vu r = HALF1(l3[0], l3[1]);
-    memcpy(s, &r, sizeof r);
-}
-#else /* 32 bytes: 8 lanes, the result in two vectors */
+#define LEVEL1 HALF8
+#define LEVEL2 HALF4
+#define LEVEL3 HALF2
+#else /* 32 bytes: 8 lanes; three levels leave the 16 sums in two vectors */
 #define HALF4(x, y) (SHUF(x, y, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(x, y, 4, 5, 6, 7, 12, 13, 14, 15))
 #define HALF2(x, y) (SHUF(x, y, 0, 1, 4, 5, 8, 9, 12, 13) + SHUF(x, y, 2, 3, 6, 7, 10, 11, 14, 15))
 #define HALF1(x, y) (SHUF(x, y, 0, 2, 4, 6, 8, 10, 12, 14) + SHUF(x, y, 1, 3, 5, 7, 9, 11, 13, 15))
+#define LEVEL1 HALF4
+#define LEVEL2 HALF2
+#define LEVEL3 HALF1
+#endif
 
+/* s[j] = the sum of c[j]'s lanes, j < 16. */
 static inline void reduce16(const vi c[16], uint32_t s[16])
 {
     vu l1[8], l2[4], l3[2];
     for (int i = 0; i < 8; i++)
-        l1[i] = HALF4((vu)c[2 * i], (vu)c[2 * i + 1]);
+        l1[i] = LEVEL1((vu)c[2 * i], (vu)c[2 * i + 1]);
     for (int i = 0; i < 4; i++)
-        l2[i] = HALF2(l1[2 * i], l1[2 * i + 1]);
+        l2[i] = LEVEL2(l1[2 * i], l1[2 * i + 1]);
     for (int i = 0; i < 2; i++)
-        l3[i] = HALF1(l2[2 * i], l2[2 * i + 1]);
+        l3[i] = LEVEL3(l2[2 * i], l2[2 * i + 1]);
+#if VNNI_BYTES == 64
+    const vu r = HALF1(l3[0], l3[1]);
+    memcpy(s, &r, sizeof r);
+#else
     memcpy(s, l3, sizeof l3);
-}
 #endif
+}
 
 /* 128 * the sum of a[0..KV) for each of n rows (wrapping, as the products are). */
 static void offsets(int n, int KV, const int8_t *A, size_t lda, uint32_t *off)
